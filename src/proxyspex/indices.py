@@ -1,0 +1,118 @@
+"""Interaction indices from a sparse Fourier spectrum, by closed forms in Moebius coefficients.
+
+Every index is ``Phi(S) = sum_{T ⊇ S} w(|S|, |T|) m(T)`` for a weight ``w`` given below;
+:func:`proxyspex.spectrum.superset_sum` does the enumeration. Sources: Grabisch 1997
+(Shapley/Banzhaf interaction), Fumagalli et al. 2023 (k-SII), Tsai, Yeh and Ravikumar 2023
+(Faith-Shap, Faith-Banzhaf), Sundararajan et al. 2020 (Shapley-Taylor).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from math import comb
+
+import numpy as np
+from scipy.special import bernoulli
+
+from .spectrum import Spectrum, superset_sum
+
+INDICES = ("fourier", "moebius", "shapley", "banzhaf", "sii", "bii", "k-sii", "fsii", "fbii", "stii")
+_ALIASES = {"ksii": "k-sii", "k_sii": "k-sii", "shap": "shapley", "sv": "shapley", "bv": "banzhaf",
+            "mobius": "moebius", "möbius": "moebius", "walsh": "fourier"}
+ORDERED_INDICES = ("sii", "bii", "k-sii", "fsii", "fbii", "stii")
+DEFAULT_ORDER = 2
+
+
+def normalize_index(index: str) -> str:
+    """Canonical index name, or a ValueError listing the known ones."""
+    if not isinstance(index, str):
+        raise TypeError(f"index must be a string, got {type(index).__name__}")
+    name = _ALIASES.get(index.strip().lower(), index.strip().lower())
+    if name not in INDICES:
+        raise ValueError(f"unknown index {index!r}; choose one of {', '.join(INDICES)}")
+    return name
+
+
+def interaction_values(fourier: Spectrum, index: str, order: int | None = None) -> Spectrum:
+    """Values of ``index`` for every set with a nonzero value, as a sparse :class:`Spectrum`.
+
+    ``order`` caps the interaction order: all orders by default for ``fourier`` and
+    ``moebius``, 2 for the interaction indices. ``shapley`` and ``banzhaf`` are order 1.
+    The order-limited explanations (``k-sii``, ``fsii``, ``fbii``, ``stii``) include the
+    empty set, so that their values add up to the function like a Moebius expansion.
+    """
+    if fourier.basis != "fourier":
+        raise ValueError("interaction_values expects a Fourier spectrum")
+    name = normalize_index(index)
+    k = _check_order(name, order)
+    if name == "fourier":
+        return fourier if k is None else fourier.truncate(k)
+    if name == "fbii":  # least-squares order-k fit under uniform masks = Fourier truncation
+        return fourier.truncate(k).to_moebius()
+    moebius = fourier.to_moebius()
+    if name == "moebius":
+        return moebius if k is None else moebius.truncate(k)
+    weight, min_order, max_order = _WEIGHTS[name](k)
+    return superset_sum(moebius, weight, basis="moebius", min_order=min_order, max_order=max_order)
+
+
+def _check_order(name: str, order: int | None) -> int | None:
+    if order is not None and (isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1):
+        raise ValueError(f"order must be a positive integer, got {order!r}")
+    if name in ("shapley", "banzhaf"):
+        if order not in (None, 1):
+            raise ValueError(f"{name} values are first order; got order={order}")
+        return 1
+    if name in ORDERED_INDICES:
+        return DEFAULT_ORDER if order is None else int(order)
+    return None if order is None else int(order)
+
+
+def _shapley(k):
+    return (lambda s, t: 1.0 / t), 1, 1
+
+
+def _banzhaf(k):
+    return (lambda s, t: 2.0 ** (1 - t)), 1, 1
+
+
+def _sii(k):
+    return (lambda s, t: 1.0 / (t - s + 1)), 1, k
+
+
+def _bii(k):
+    return (lambda s, t: 0.5 ** (t - s)), 1, k
+
+
+def _stii(k):
+    def weight(s, t):
+        if s < k:
+            return float(s == t)
+        return 1.0 / comb(t, k)
+    return weight, 0, k
+
+
+def _fsii(k):
+    def weight(s, t):
+        if t <= k:
+            return float(s == t)
+        return (-1) ** (k - s) * s / (k + s) * comb(k, s) * comb(t - 1, k) / comb(t + k - 1, k + s)
+    return weight, 0, k
+
+
+def _ksii(k):
+    def weight(s, t):
+        if s == 0:  # the baseline f(empty set), as in the other order-k explanations
+            return float(t == 0)
+        return sum(_bernoulli(j) * comb(t - s, j) / (t - s - j + 1) for j in range(min(k, t) - s + 1))
+    return weight, 0, k
+
+
+@lru_cache(maxsize=None)
+def _bernoulli(j: int) -> float:
+    """Bernoulli numbers with B_1 = -1/2."""
+    return float(bernoulli(j)[j]) if j != 1 else -0.5
+
+
+_WEIGHTS = {"shapley": _shapley, "banzhaf": _banzhaf, "sii": _sii, "bii": _bii,
+            "stii": _stii, "fsii": _fsii, "k-sii": _ksii}

@@ -1,0 +1,255 @@
+"""Sparse set-function representations: Fourier (Walsh-Hadamard) and Moebius terms.
+
+A term is a set of feature indices. A :class:`Spectrum` holds ``s`` terms as a sparse
+``(s, n)`` support matrix (CSR, sorted indices, one row per term) plus ``(s,)`` values.
+Nothing here is ever of size 2^n.
+
+Conventions (x_i = 1 keeps feature i):
+
+    Fourier:  f(x) = sum_k F(k) (-1)^{|x ∩ k|}
+    Moebius:  f(S) = sum_{T ⊆ S} m(T)
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Callable, Iterable, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+BASES = ("fourier", "moebius")
+MAX_TERM_DEGREE = 24  # subset enumeration costs 2^degree per term
+
+
+class Spectrum:
+    """Sparse coefficients of a set function in the Fourier or Moebius basis.
+
+    Parameters
+    ----------
+    n : number of features.
+    support : ``(s, n)`` sparse or dense bool matrix, one row per term.
+    values : ``(s,)`` coefficients.
+    basis : ``"fourier"`` or ``"moebius"``; decides how :meth:`predict` evaluates terms.
+
+    Duplicate terms are summed and exact zeros are dropped.
+    """
+
+    def __init__(self, n: int, support, values, basis: str = "fourier"):
+        if basis not in BASES:
+            raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
+        support = sp.csr_matrix(support, dtype=bool)
+        values = np.asarray(values, dtype=float).reshape(-1)
+        if support.shape != (support.shape[0], n) or support.shape[0] != values.size:
+            raise ValueError(
+                f"support has shape {support.shape} but n={n} and {values.size} values were given"
+            )
+        self.n = int(n)
+        self.basis = basis
+        self.support, self.values = _canonical(support, values)
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, n: int, terms: Mapping[tuple, float], basis: str = "fourier") -> "Spectrum":
+        """Build from ``{(i, j, ...): value}``; ``()`` is the constant term."""
+        return cls(n, terms_to_support(list(terms), n), list(terms.values()), basis=basis)
+
+    @classmethod
+    def from_terms(cls, n: int, terms: np.ndarray, values, basis: str = "fourier") -> "Spectrum":
+        """Build from a ``(s, d)`` int array of sorted feature indices, all of degree d."""
+        terms = np.asarray(terms, dtype=np.int64).reshape(len(values), -1)
+        return cls(n, _rows_to_csr(terms, n), values, basis=basis)
+
+    @classmethod
+    def zero(cls, n: int, basis: str = "fourier") -> "Spectrum":
+        return cls(n, sp.csr_matrix((0, n), dtype=bool), np.zeros(0), basis=basis)
+
+    # -- views ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.values.size
+
+    def __repr__(self) -> str:
+        return f"Spectrum(n={self.n}, terms={len(self)}, basis={self.basis!r}, max_degree={self.max_degree})"
+
+    @property
+    def degrees(self) -> np.ndarray:
+        """Order |k| of every term."""
+        return np.diff(self.support.indptr)
+
+    @property
+    def max_degree(self) -> int:
+        return int(self.degrees.max()) if len(self) else 0
+
+    def terms(self) -> list[tuple[int, ...]]:
+        """Each term as a sorted tuple of feature indices."""
+        ind, ptr = self.support.indices, self.support.indptr
+        return [tuple(int(i) for i in ind[ptr[r]:ptr[r + 1]]) for r in range(len(self))]
+
+    def to_dict(self) -> dict[tuple[int, ...], float]:
+        return dict(zip(self.terms(), self.values.tolist()))
+
+    def by_degree(self) -> Iterable[tuple[int, np.ndarray, np.ndarray]]:
+        """Yield ``(d, rows, values)`` with ``rows`` an ``(s_d, d)`` index array per degree."""
+        degrees = self.degrees
+        for d in np.unique(degrees):
+            select = np.flatnonzero(degrees == d)
+            rows = self.support[select].indices.reshape(select.size, int(d))
+            yield int(d), rows, self.values[select]
+
+    def select(self, keep) -> "Spectrum":
+        """Keep the terms picked by a boolean mask or index array."""
+        keep = np.asarray(keep)
+        return Spectrum(self.n, self.support[keep], self.values[keep], basis=self.basis)
+
+    def truncate(self, max_order: int) -> "Spectrum":
+        """Drop every term of order above ``max_order``."""
+        return self.select(self.degrees <= max_order)
+
+    def energy(self) -> float:
+        """Variance of f under uniform masks (Fourier basis, Parseval): sum of F(k)^2, k != {}."""
+        fourier = self.to_fourier()
+        return float(np.sum(fourier.values[fourier.degrees > 0] ** 2))
+
+    def top(self, k: int = 10, include_empty: bool = False) -> list[tuple[tuple[int, ...], float]]:
+        """The ``k`` terms of largest magnitude, strongest first, as ``(term, value)`` pairs."""
+        candidates = np.arange(len(self)) if include_empty else np.flatnonzero(self.degrees > 0)
+        order = candidates[np.argsort(-np.abs(self.values[candidates]), kind="stable")][:k]
+        terms = self.select(order).to_dict()  # canonical order; re-sort by strength below
+        return sorted(terms.items(), key=lambda item: -abs(item[1]))
+
+    # -- evaluation -----------------------------------------------------------------------
+    def predict(self, masks, chunk_size: int = 4096) -> np.ndarray:
+        """Evaluate the set function on a ``(m, n)`` bool batch of masks."""
+        X = self._check_masks(masks)
+        out = np.empty(X.shape[0])
+        for start in range(0, X.shape[0], chunk_size):
+            out[start:start + chunk_size] = self.design_matrix(X[start:start + chunk_size]) @ self.values
+        return out
+
+    def design_matrix(self, masks) -> np.ndarray:
+        """The ``(m, s)`` matrix of basis functions (parities or AND indicators) on masks."""
+        X = self._check_masks(masks)
+        # |x ∩ k| for every mask and term: one sparse-dense product, exact in float32 for n < 2^24
+        counts = np.asarray(self.support.astype(np.float32) @ X.T.astype(np.float32)).T
+        return self._basis_functions(counts, self.degrees)
+
+    def _check_masks(self, masks) -> np.ndarray:
+        X = np.asarray(masks, dtype=bool)
+        if X.ndim != 2 or X.shape[1] != self.n:
+            raise ValueError(f"masks must have shape (m, {self.n}), got {X.shape}")
+        return X
+
+    def _basis_functions(self, counts: np.ndarray, degrees: np.ndarray) -> np.ndarray:
+        counts = np.rint(counts).astype(np.int64)
+        if self.basis == "fourier":
+            return 1.0 - 2.0 * (counts & 1)
+        return (counts == degrees[None, :]).astype(float)
+
+    # -- change of basis ------------------------------------------------------------------
+    def to_moebius(self) -> "Spectrum":
+        """m(T) = (-2)^{|T|} sum_{k ⊇ T} F(k)."""
+        if self.basis == "moebius":
+            return self
+        return superset_sum(self, lambda s, t: (-2.0) ** s, basis="moebius")
+
+    def to_fourier(self) -> "Spectrum":
+        """F(k) = (-1)^{|k|} sum_{T ⊇ k} m(T) / 2^{|T|}."""
+        if self.basis == "fourier":
+            return self
+        return superset_sum(self, lambda s, t: (-1.0) ** s * 0.5 ** t, basis="fourier")
+
+    # -- arithmetic -----------------------------------------------------------------------
+    def __add__(self, other: "Spectrum") -> "Spectrum":
+        if other.n != self.n or other.basis != self.basis:
+            raise ValueError("can only add spectra with the same n and basis")
+        return Spectrum(self.n, sp.vstack([self.support, other.support]),
+                        np.concatenate([self.values, other.values]), basis=self.basis)
+
+    def __mul__(self, scale: float) -> "Spectrum":
+        return Spectrum(self.n, self.support, self.values * float(scale), basis=self.basis)
+
+    __rmul__ = __mul__
+
+
+# -- subset enumeration ---------------------------------------------------------------------
+
+def superset_sum(
+    spectrum: Spectrum,
+    weight: Callable[[int, int], float],
+    basis: str,
+    min_order: int = 0,
+    max_order: int | None = None,
+) -> Spectrum:
+    """Phi(S) = sum_{T ⊇ S} weight(|S|, |T|) * c(T), over the terms T of ``spectrum``.
+
+    Only sets S with ``min_order <= |S| <= max_order`` are produced. Every conversion
+    between bases and every interaction index is one call of this function.
+    """
+    if spectrum.max_degree > MAX_TERM_DEGREE:
+        raise ValueError(
+            f"a term of order {spectrum.max_degree} is too large to enumerate its subsets "
+            f"(limit {MAX_TERM_DEGREE})"
+        )
+    top = spectrum.max_degree if max_order is None else max_order
+    pieces: dict[int, tuple[list, list]] = {}
+    for t, rows, values in spectrum.by_degree():
+        for s in range(min_order, min(t, top) + 1):
+            w = weight(s, t)
+            if w == 0:
+                continue
+            for positions in combinations(range(t), s):
+                sub_rows, sub_values = pieces.setdefault(s, ([], []))
+                sub_rows.append(rows[:, list(positions)])
+                sub_values.append(values * w)
+    supports, values = [], []
+    for s, (sub_rows, sub_values) in pieces.items():
+        rows, vals = sum_duplicate_rows(np.concatenate(sub_rows), np.concatenate(sub_values))
+        supports.append(_rows_to_csr(rows, spectrum.n))
+        values.append(vals)
+    if not supports:
+        return Spectrum.zero(spectrum.n, basis=basis)
+    return Spectrum(spectrum.n, sp.vstack(supports), np.concatenate(values), basis=basis)
+
+
+def sum_duplicate_rows(rows: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group identical rows of an int matrix and sum their values (no Python dicts)."""
+    if rows.shape[1] == 0:
+        return rows[:1], np.array([values.sum()])
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    unique_keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return rows[first], np.bincount(inverse.ravel(), weights=values, minlength=unique_keys.size)
+
+
+def terms_to_support(terms: list[tuple], n: int) -> sp.csr_matrix:
+    """CSR support matrix from a list of index tuples."""
+    indptr = np.cumsum([0] + [len(term) for term in terms])
+    indices = np.fromiter((i for term in terms for i in term), dtype=np.int64, count=indptr[-1])
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        raise ValueError(f"term indices must lie in [0, {n})")
+    return sp.csr_matrix((np.ones(indices.size, dtype=bool), indices, indptr), shape=(len(terms), n))
+
+
+def _rows_to_csr(rows: np.ndarray, n: int) -> sp.csr_matrix:
+    s, d = rows.shape
+    indptr = np.arange(0, s * d + 1, d) if d else np.zeros(s + 1, dtype=np.int64)
+    return sp.csr_matrix((np.ones(s * d, dtype=bool), rows.ravel(), indptr), shape=(s, n))
+
+
+def _canonical(support: sp.csr_matrix, values: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Sorted indices, duplicate terms summed, zero values dropped, rows in canonical order."""
+    support = support.copy()
+    support.sum_duplicates()
+    support.sort_indices()
+    degrees = np.diff(support.indptr)
+    supports, kept_values = [], []
+    for d in np.unique(degrees):
+        select = np.flatnonzero(degrees == d)
+        rows = support[select].indices.reshape(select.size, int(d))
+        rows, vals = sum_duplicate_rows(rows, values[select])
+        nonzero = vals != 0
+        supports.append(_rows_to_csr(rows[nonzero], support.shape[1]))
+        kept_values.append(vals[nonzero])
+    if not supports:
+        return sp.csr_matrix((0, support.shape[1]), dtype=bool), np.zeros(0)
+    return sp.vstack(supports, format="csr"), np.concatenate(kept_values)
