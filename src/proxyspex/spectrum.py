@@ -61,6 +61,25 @@ class Spectrum:
         return cls(n, _rows_to_csr(terms, n), values, basis=basis)
 
     @classmethod
+    def from_table(cls, table: np.ndarray, tol: float = 0.0) -> "Spectrum":
+        """Exact Fourier spectrum of a full table of 2^n values (fast Walsh-Hadamard transform).
+
+        Row s of the table is the mask whose bit i (of s) keeps feature i.
+        """
+        table = np.asarray(table, dtype=float)
+        n = int(round(np.log2(table.size)))
+        if table.ndim != 1 or table.size != 2 ** n:
+            raise ValueError(f"a full table needs 2^n values, got shape {table.shape}")
+        coef = table.copy()
+        for i in range(n):  # butterfly on bit i
+            view = coef.reshape(-1, 2, 2 ** i)
+            view[:] = np.stack([view[:, 0] + view[:, 1], view[:, 0] - view[:, 1]], axis=1)
+        coef /= 2 ** n
+        keep = np.flatnonzero(np.abs(coef) > tol)
+        rows = (keep[:, None] >> np.arange(n)[None, :]) & 1
+        return cls(n, rows.astype(bool), coef[keep])
+
+    @classmethod
     def zero(cls, n: int, basis: str = "fourier") -> "Spectrum":
         return cls(n, sp.csr_matrix((0, n), dtype=bool), np.zeros(0), basis=basis)
 
@@ -118,10 +137,11 @@ class Spectrum:
         return sorted(terms.items(), key=lambda item: -abs(item[1]))
 
     # -- evaluation -----------------------------------------------------------------------
-    def predict(self, masks, chunk_size: int = 4096) -> np.ndarray:
+    def predict(self, masks) -> np.ndarray:
         """Evaluate the set function on a ``(m, n)`` bool batch of masks."""
         X = self._check_masks(masks)
         out = np.empty(X.shape[0])
+        chunk_size = max(1, 2 ** 22 // max(len(self), 1))  # bounds the (chunk, s) design block
         for start in range(0, X.shape[0], chunk_size):
             out[start:start + chunk_size] = self.design_matrix(X[start:start + chunk_size]) @ self.values
         return out
@@ -140,9 +160,8 @@ class Spectrum:
         return X
 
     def _basis_functions(self, counts: np.ndarray, degrees: np.ndarray) -> np.ndarray:
-        counts = np.rint(counts).astype(np.int64)
         if self.basis == "fourier":
-            return 1.0 - 2.0 * (counts & 1)
+            return 1.0 - 2.0 * np.fmod(counts, 2.0, dtype=np.float64)
         return (counts == degrees[None, :]).astype(float)
 
     # -- change of basis ------------------------------------------------------------------
@@ -216,7 +235,11 @@ def sum_duplicate_rows(rows: np.ndarray, values: np.ndarray) -> tuple[np.ndarray
     if rows.shape[1] == 0:
         return rows[:1], np.array([values.sum()])
     rows = np.ascontiguousarray(rows, dtype=np.int64)
-    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    base = int(rows.max()) + 1
+    if rows.shape[1] * np.log2(base) < 62:  # pack each row into one int64 key
+        keys = rows @ (base ** np.arange(rows.shape[1] - 1, -1, -1, dtype=np.int64))
+    else:
+        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
     unique_keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     return rows[first], np.bincount(inverse.ravel(), weights=values, minlength=unique_keys.size)
 

@@ -1,0 +1,13 @@
+"""proxyspex: find the few feature interactions that drive a black-box model."""
+
+from . import games
+from .cache import QueryCache
+from .explain import Explanation, ProxySPEX, explain
+from .indices import INDICES, interaction_values
+from .proxy import TreeConfig
+from .query import ValueFunctionError
+from .spectrum import Spectrum
+
+__version__ = "0.1.0"
+__all__ = ["explain", "ProxySPEX", "Explanation", "Spectrum", "TreeConfig", "QueryCache",
+           "ValueFunctionError", "interaction_values", "INDICES", "games"]

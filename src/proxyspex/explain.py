@@ -1,0 +1,222 @@
+"""The ProxySPEX estimator and the Explanation it returns."""
+
+from __future__ import annotations
+
+import numbers
+from functools import cached_property
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .games.base import check_feature_names
+from .indices import interaction_values, normalize_index
+from .masks import MAX_EXACT_N, MIN_BUDGET, all_masks, default_budget, sample_masks
+from .proxy import TreeConfig, default_configs, fit_proxy
+from .query import Queries
+from .spectrum import Spectrum
+
+
+class Explanation:
+    """Sparse interactions of one game, with names, faithfulness and cost.
+
+    Attributes
+    ----------
+    spectrum : the sparse Fourier spectrum of the surrogate.
+    feature_names : one name per feature.
+    faithfulness : R^2 of the surrogate on held-out masks (1.0 when every mask was queried).
+    n_queries : distinct masks whose model outputs the explanation used.
+    n_paid : of those, how many this call paid for (the rest came from the cache).
+    """
+
+    def __init__(self, spectrum: Spectrum, feature_names: list[str], faithfulness: float, n_queries: int,
+                 n_paid: int, details: dict | None = None):
+        self.spectrum = spectrum
+        self.feature_names = feature_names
+        self.faithfulness = faithfulness
+        self.n_queries = n_queries
+        self.n_paid = n_paid
+        self.details = details or {}
+
+    @property
+    def n(self) -> int:
+        return self.spectrum.n
+
+    @cached_property
+    def moebius(self) -> Spectrum:
+        return self.spectrum.to_moebius()
+
+    def values(self, index: str = "fourier", order: int | None = None) -> Spectrum:
+        """The values of ``index`` as a sparse :class:`Spectrum` (the fast path for large n)."""
+        name = normalize_index(index)
+        if name == "moebius":
+            return self.moebius if order is None else self.moebius.truncate(order)
+        return interaction_values(self.spectrum, name, order)
+
+    def index(self, index: str = "shapley", order: int | None = None) -> dict[tuple[int, ...], float]:
+        """``{(i, j, ...): value}`` for every set with a nonzero value; Shapley and Banzhaf list every feature."""
+        name = normalize_index(index)
+        values = self.values(name, order).to_dict()
+        if name in ("shapley", "banzhaf"):
+            return {(i,): values.get((i,), 0.0) for i in range(self.n)}
+        return values
+
+    def top(self, k: int = 10, index: str = "fourier", order: int | None = None) -> list[tuple[tuple[str, ...], float]]:
+        """The ``k`` strongest non-empty sets of ``index``, named: ``[(("never", "fails"), 3.1), ...]``."""
+        return [(self.names(term), value) for term, value in self.values(index, order).top(k)]
+
+    def names(self, term: Sequence[int]) -> tuple[str, ...]:
+        return tuple(self.feature_names[i] for i in term)
+
+    def predict(self, masks) -> np.ndarray:
+        """Surrogate values on a ``(m, n)`` bool batch of masks."""
+        return self.spectrum.predict(masks)
+
+    def __repr__(self) -> str:
+        return (f"Explanation(n={self.n}, terms={len(self.spectrum)}, faithfulness={self.faithfulness:.3f}, "
+                f"n_queries={self.n_queries})")
+
+    def summary(self, k: int = 10, index: str = "moebius") -> str:
+        """A short plain-text report."""
+        lines = [f"{len(self.spectrum)} terms from {self.n_queries} queries; faithfulness R^2 = "
+                 f"{self.faithfulness:.3f}", f"top {k} by {index}:"]
+        lines += [f"  {value:+.4f}  {' × '.join(names)}" for names, value in self.top(k, index=index)]
+        return "\n".join(lines)
+
+
+class ProxySPEX:
+    """Explain a black box with a gradient-boosted-tree proxy read as a sparse Fourier spectrum.
+
+    Parameters
+    ----------
+    budget : number of distinct masks to query; ``None`` samples adaptively in rounds,
+        starting near ``n log2 n``, until the cross-validated R^2 stops improving by ``tol``,
+        reaches ``target_r2``, or ``max_budget`` is spent.
+    max_order : deepest tree, hence highest interaction order found.
+    energy : ``None`` chooses the kept support by cross-validation; a share such as 0.95
+        keeps the smallest support holding that share of the trees' energy (the peers' rule).
+    tuning : ``"fast"`` (early-stopped depths 3 and ``max_order``), ``"grid"`` (more depths and
+        learning rates), or a list of :class:`~proxyspex.proxy.TreeConfig`.
+    random_state : seed for masks, folds and trees.
+    n_jobs : LightGBM threads (default 1: at these data sizes OpenMP gains little, and on a busy
+        machine its spinning threads can slow training by 100x; see BENCHMARKS.md).
+    cache : ``None`` (per-user SQLite file), ``False`` (memory only), a path, or a QueryCache.
+    batch_size, progress : how masks are sent to the model and whether a bar is shown.
+    """
+
+    def __init__(self, *, budget: int | None = None, max_order: int = 5, energy: float | None = None,
+                 tuning: str | list[TreeConfig] = "fast", max_budget: int | None = None, target_r2: float = 0.99,
+                 tol: float = 0.01, val_fraction: float = 0.2, random_state: int | None = None,
+                 n_jobs: int = 1, cache=None, batch_size: int | None = None, progress: bool | None = None):
+        self.budget = budget
+        self.max_order = max_order
+        self.energy = energy
+        self.tuning = tuning
+        self.max_budget = max_budget
+        self.target_r2 = target_r2
+        self.tol = tol
+        self.val_fraction = val_fraction
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.cache = cache
+        self.batch_size = batch_size
+        self.progress = progress
+
+    def explain(self, game, *, n: int | None = None, feature_names: Sequence[str] | None = None,
+                cache_key: str | None = None) -> Explanation:
+        """Query ``game`` on masks, fit the proxy, and return its :class:`Explanation`."""
+        value_function, n, names, key = resolve_game(game, n, feature_names, cache_key)
+        self._check_params(n)
+        queries = Queries(value_function, n, key=key, cache=self.cache, batch_size=self.batch_size,
+                          progress=self.progress)
+        rng = np.random.default_rng(self.random_state)
+        cap = self.budget if self.budget is not None else (self.max_budget or default_budget(n, 10.0))
+        if n <= MAX_EXACT_N and cap >= 2 ** n:
+            return self._explain_exactly(queries, names)
+        X = _anchors(n, cap)
+        X = np.vstack([X, sample_masks(n, (self.budget or default_budget(n)) - len(X), rng, exclude=X)])
+        history = []
+        while True:
+            y = queries(X)
+            fit = fit_proxy(X, y, max_order=self.max_order, configs=self._configs(), val_fraction=self.val_fraction,
+                            energy=self.energy, random_state=_seed(rng), n_jobs=self.n_jobs)
+            history.append((len(X), fit.faithfulness))
+            if not self._another_round(history, cap):
+                break
+            X = np.vstack([X, sample_masks(n, min(2 * len(X), cap) - len(X), rng, exclude=X)])
+        details = {"rounds": history, "tree_config": fit.tree_config, "n_trees": fit.n_trees,
+                   "n_terms_trees": fit.n_terms_trees, "alpha": fit.alpha, **fit.details}
+        return Explanation(fit.spectrum, names, fit.faithfulness, len(X), queries.n_paid, details)
+
+    def _another_round(self, history: list[tuple[int, float]], cap: int) -> bool:
+        if self.budget is not None or history[-1][0] >= cap or history[-1][1] >= self.target_r2:
+            return False
+        return len(history) < 2 or history[-1][1] - history[-2][1] > self.tol
+
+    def _explain_exactly(self, queries: Queries, names: list[str]) -> Explanation:
+        X = all_masks(len(names))
+        spectrum = Spectrum.from_table(queries(X))
+        return Explanation(spectrum, names, 1.0, len(X), queries.n_paid, {"exact": True})
+
+    def _configs(self) -> list[TreeConfig]:
+        if self.tuning == "fast":
+            return default_configs(self.max_order)
+        if self.tuning == "grid":
+            return [TreeConfig(d, lr) for d in range(2, self.max_order + 1) for lr in (0.1, 0.3)]
+        if isinstance(self.tuning, (list, tuple)) and all(isinstance(c, TreeConfig) for c in self.tuning):
+            return list(self.tuning)
+        raise ValueError(f"tuning must be 'fast', 'grid' or a list of TreeConfig, got {self.tuning!r}")
+
+    def _check_params(self, n: int) -> None:
+        if not _is_int(self.max_order) or self.max_order < 1:
+            raise ValueError(f"max_order must be a positive integer, got {self.max_order!r}")
+        needed = min(MIN_BUDGET, 2 ** n) if n < 63 else MIN_BUDGET
+        for name in ("budget", "max_budget"):
+            value = getattr(self, name)
+            if value is not None and not _is_int(value):
+                raise TypeError(f"{name} must be an integer number of masks, got {value!r}")
+            if value is not None and value < needed:
+                raise ValueError(f"{name}={value} is below the {needed} masks needed to fit and validate "
+                                 f"the proxy")
+        if self.energy is not None and not 0 < self.energy <= 1:
+            raise ValueError(f"energy must be in (0, 1], got {self.energy!r}")
+        if not 0.05 <= self.val_fraction <= 0.5:
+            raise ValueError(f"val_fraction must be in [0.05, 0.5], got {self.val_fraction!r}")
+
+
+def explain(game, *, n: int | None = None, budget: int | None = None, feature_names: Sequence[str] | None = None,
+            cache_key: str | None = None, **params) -> Explanation:
+    """Explain ``game`` (a Game, or a callable with ``n=``) with :class:`ProxySPEX` (``params`` go to it)."""
+    return ProxySPEX(budget=budget, **params).explain(game, n=n, feature_names=feature_names, cache_key=cache_key)
+
+
+def resolve_game(game, n, feature_names, cache_key) -> tuple[Callable, int, list[str], str | None]:
+    """Value function, n, names and cache key from a Game or a plain callable."""
+    if not callable(game):
+        raise TypeError(f"game must be a Game or a callable taking a (m, n) bool array, got {type(game).__name__}")
+    game_n = getattr(game, "n", None)
+    if game_n is not None and n is not None and n != game_n:
+        raise ValueError(f"n={n} disagrees with the game's n={game_n}")
+    n = game_n if game_n is not None else n
+    if n is None:
+        raise TypeError("n is required when game is a plain callable: explain(f, n=...)")
+    if not _is_int(n) or n < 1:
+        raise ValueError(f"n must be a positive integer (the number of features), got {n!r}")
+    names = check_feature_names(feature_names or getattr(game, "feature_names", None), int(n))
+    key = cache_key if cache_key is not None else getattr(game, "fingerprint", None)
+    if key is not None:
+        key = f"{key}|n={n}"
+    return game, int(n), names, key
+
+
+def _anchors(n: int, budget: int) -> np.ndarray:
+    """The full input and the empty input: worth querying in every explanation."""
+    return np.array([np.ones(n, dtype=bool), np.zeros(n, dtype=bool)])[: 2 if budget >= 2 else 1]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(2 ** 31 - 1))
+

@@ -1,0 +1,53 @@
+"""Mask sampling and budget rules."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MIN_BUDGET = 16  # below this there is nothing to hold out for validation
+MAX_EXACT_N = 20  # 2^20 masks is the most we ever enumerate
+
+
+def default_budget(n: int, alpha: float = 1.0) -> int:
+    """alpha * n * log2(n) masks, at least MIN_BUDGET, at most 2^n."""
+    budget = max(MIN_BUDGET, math.ceil(alpha * n * math.log2(max(n, 2))))
+    return min(budget, 2 ** n) if n < 63 else budget
+
+
+def all_masks(n: int) -> np.ndarray:
+    """Every mask of n features, ``(2^n, n)`` bool; row s is the binary expansion of s."""
+    if n > MAX_EXACT_N:
+        raise ValueError(f"refusing to enumerate 2^{n} masks (limit 2^{MAX_EXACT_N})")
+    s = np.arange(2 ** n, dtype=np.int64)
+    return ((s[:, None] >> np.arange(n)[None, :]) & 1).astype(bool)
+
+
+def sample_masks(n: int, m: int, rng: np.random.Generator, exclude: np.ndarray | None = None) -> np.ndarray:
+    """``m`` distinct uniform masks, none equal to a row of ``exclude``.
+
+    Distinctness matters: a repeated mask is an inference paid for twice.
+    """
+    exclude = np.zeros((0, n), dtype=bool) if exclude is None else np.asarray(exclude, dtype=bool)
+    if n <= MAX_EXACT_N:  # draw integers without replacement
+        taken = exclude.astype(np.int64) @ (1 << np.arange(n, dtype=np.int64))
+        free = np.setdiff1d(np.arange(2 ** n, dtype=np.int64), taken)
+        if m > free.size:
+            raise ValueError(f"cannot draw {m} new masks: only {free.size} of the 2^{n} are left")
+        s = rng.choice(free, size=m, replace=False)
+        return ((s[:, None] >> np.arange(n)[None, :]) & 1).astype(bool)
+    seen = set(mask_keys(exclude))
+    chosen: list[np.ndarray] = []
+    while len(chosen) < m:
+        draw = rng.random((m - len(chosen) + 8, n)) < 0.5
+        for row, key in zip(draw, mask_keys(draw)):
+            if key not in seen and len(chosen) < m:
+                seen.add(key)
+                chosen.append(row)
+    return np.array(chosen, dtype=bool).reshape(-1, n)
+
+
+def mask_keys(X: np.ndarray) -> list[bytes]:
+    """A compact byte key per mask row, for caches and de-duplication."""
+    return [row.tobytes() for row in np.packbits(np.asarray(X, dtype=bool), axis=1)]

@@ -1,0 +1,199 @@
+"""The proxy: gradient-boosted trees, their exact spectrum, and the cross-validated refit.
+
+Tuning policy (measured in BENCHMARKS.md): a few tree configurations, each trained once
+with early stopping on a validation fold, instead of a k-fold grid of fixed-size models.
+The minimum leaf size adapts to the sample size, so small budgets still split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from .spectrum import Spectrum
+from .trees import booster_spectrum
+
+ALPHAS = np.logspace(-3, 0, 4)  # ridge penalties, relative to the mean eigenvalue of the Gram
+
+
+@dataclass
+class TreeConfig:
+    """One LightGBM configuration of the search."""
+
+    max_depth: int
+    learning_rate: float = 0.1
+    min_child_samples: int | None = None  # None: adapt to the sample size
+
+    def params(self, m: int, random_state: int, n_jobs: int) -> dict:
+        min_child = self.min_child_samples
+        if min_child is None:
+            min_child = int(np.clip(m // 100, 2, 20))
+        return {
+            "objective": "regression", "max_depth": self.max_depth, "num_leaves": 2 ** self.max_depth,
+            "learning_rate": self.learning_rate, "min_child_samples": min_child,
+            "min_sum_hessian_in_leaf": 0.0, "min_data_in_bin": 1, "lambda_l2": 0.0,
+            "seed": random_state, "deterministic": True, "force_col_wise": True,
+            "num_threads": n_jobs, "verbosity": -1,
+        }
+
+
+def default_configs(max_order: int) -> list[TreeConfig]:
+    """The small grid: shallow trees first (peers' searches pick depth 3), then max_order."""
+    depths = sorted({min(3, max_order), max_order} - {0})
+    return [TreeConfig(max_depth=d) for d in depths]
+
+
+@dataclass
+class ProxyFit:
+    """Result of :func:`fit_proxy`."""
+
+    spectrum: Spectrum  # the refit sparse Fourier spectrum
+    faithfulness: float  # R^2 on the validation fold of the selected model
+    tree_config: TreeConfig
+    n_trees: int
+    n_terms_trees: int  # terms in the exact tree spectrum before pruning
+    alpha: float
+    details: dict = field(default_factory=dict)
+
+
+def fit_proxy(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    max_order: int = 5,
+    configs: list[TreeConfig] | None = None,
+    val_fraction: float = 0.2,
+    max_rounds: int = 2000,
+    early_stopping: int = 50,
+    max_terms: int | None = None,
+    energy: float | None = None,
+    random_state: int = 0,
+    n_jobs: int = 1,
+) -> ProxyFit:
+    """Fit trees, read their spectrum, keep the cross-validated support and refit it.
+
+    ``energy=None`` chooses the support size on the validation fold; a share such as 0.95
+    keeps the fewest strongest terms holding that share of the trees' energy instead.
+    """
+    lgb = _lightgbm()
+    rng = np.random.default_rng(random_state)
+    m, n = X.shape
+    val = np.zeros(m, dtype=bool)
+    val[rng.permutation(m)[: max(2, int(round(val_fraction * m)))]] = True
+    Xf = X.astype(np.float32)
+    train_set = lgb.Dataset(Xf[~val], y[~val], free_raw_data=False, params={"verbosity": -1})
+    val_set = train_set.create_valid(Xf[val], y[val])
+
+    best = None
+    for config in configs or default_configs(max_order):
+        booster = lgb.train(
+            config.params(int((~val).sum()), random_state, n_jobs), train_set, num_boost_round=max_rounds,
+            valid_sets=[val_set], callbacks=[lgb.early_stopping(early_stopping, verbose=False)])
+        score = _r2(y[val], booster.predict(Xf[val], num_iteration=booster.best_iteration))
+        if best is None or score > best[0]:
+            best = (score, config, booster)
+    tree_r2, config, booster = best
+    spectrum = booster_spectrum(booster, n, num_iteration=booster.best_iteration)
+
+    candidates = _candidate_terms(spectrum, n, m, max_terms, by_energy=energy is not None)
+    sizes = None if energy is None else [_energy_size(candidates, energy)]
+    choice = select_support(candidates, X[~val], y[~val], X[val], y[val], sizes=sizes)
+    n_trees = booster.best_iteration or booster.num_trees()
+    # the trees only rank terms; the ridge refit below uses every mask, validation fold included
+    support = candidates.select(np.arange(min(choice["size"], len(candidates))))
+    refit = ridge_fit(support, X, y, choice["alpha"])
+    return ProxyFit(spectrum=refit, faithfulness=choice["r2"], tree_config=config, n_trees=n_trees,
+                    n_terms_trees=len(spectrum), alpha=choice["alpha"],
+                    details={"tree_r2": tree_r2, "support_size": len(support), "scores": choice["scores"]})
+
+
+def _candidate_terms(spectrum: Spectrum, n: int, m: int, max_terms: int | None, by_energy: bool = False) -> Spectrum:
+    """Terms ordered for the refit: first order first, then by |F(k)| (or all by |F(k)|).
+
+    All n first-order terms join when the sample can afford them, so the refit is never
+    worse than a first-order (LASSO-like) model.
+    """
+    pool = spectrum.select(spectrum.degrees > 0)  # the constant is the refit's intercept
+    if by_energy:
+        return _ordered(pool, np.argsort(-np.abs(pool.values), kind="stable")[: max_terms or max(4 * n, m)])
+    if n <= m // 2:  # a negligible value keeps every first-order term in the (zero-dropping) spectrum
+        pool = pool + Spectrum(n, sp.eye(n, format="csr", dtype=bool), np.full(n, 1e-300))
+    low = np.flatnonzero(pool.degrees == 1)
+    high = np.flatnonzero(pool.degrees > 1)
+    low = low[np.argsort(-np.abs(pool.values[low]), kind="stable")]
+    high = high[np.argsort(-np.abs(pool.values[high]), kind="stable")]
+    cap = max_terms or max(4 * n, m)
+    order = np.concatenate([low, high])[:cap]
+    return _ordered(pool, order)
+
+
+def _energy_size(candidates: Spectrum, share: float) -> int:
+    """Fewest leading terms holding ``share`` of the candidates' energy."""
+    energy = np.cumsum(candidates.values ** 2)
+    return int(np.searchsorted(energy, share * energy[-1]) + 1) if energy.size else 0
+
+
+def _ordered(spectrum: Spectrum, order: np.ndarray) -> Spectrum:
+    """A view of ``spectrum`` whose terms keep the given order (the constructor would sort)."""
+    view = Spectrum.zero(spectrum.n)
+    view.support, view.values = spectrum.support[order], spectrum.values[order]
+    return view
+
+
+def select_support(candidates: Spectrum, X_tr, y_tr, X_val, y_val, alphas=ALPHAS, sizes=None) -> dict:
+    """Choose the number of leading candidate terms and the ridge penalty on the validation fold.
+
+    The Cholesky factor of a leading block of a matrix is the leading block of its factor,
+    so one factorisation per penalty serves every support size.
+    """
+    n_low = int(np.sum(candidates.degrees == 1))
+    total = min(len(candidates), len(y_tr))
+    if sizes is None:
+        sizes = {min(n_low, total), total} | {n_low + int(round(k)) for k in np.geomspace(1, max(total - n_low, 1), 10)}
+    sizes = sorted(s for s in set(sizes) if 1 <= s <= total) or [total]
+    Phi_tr, Phi_val = candidates.design_matrix(X_tr)[:, :total], candidates.design_matrix(X_val)[:, :total]
+    mean = Phi_tr.mean(axis=0)
+    A, B = Phi_tr - mean, Phi_val - mean
+    gram, moment = A.T @ A, A.T @ (y_tr - y_tr.mean())
+    scale = np.trace(gram) / total
+    scores = []
+    for alpha in np.asarray(alphas) * scale:
+        chol = scipy.linalg.cholesky(gram + alpha * np.eye(total), lower=True)
+        for size in sizes:
+            L = chol[:size, :size]
+            beta = scipy.linalg.solve_triangular(L, scipy.linalg.solve_triangular(L, moment[:size], lower=True),
+                                                 lower=True, trans="T")
+            r2 = _r2(y_val, y_tr.mean() + B[:, :size] @ beta)
+            scores.append((r2, size, alpha / len(y_tr)))
+    r2, size, alpha = max(scores, key=lambda s: (s[0], -s[1]))
+    return {"r2": r2, "size": size, "alpha": alpha, "scores": scores}
+
+
+def ridge_fit(support: Spectrum, X: np.ndarray, y: np.ndarray, alpha: float) -> Spectrum:
+    """Ridge refit of the non-constant terms of ``support`` on all masks (penalty per sample).
+
+    The constant term is the unpenalised intercept.
+    """
+    terms = support.select(support.degrees > 0)
+    A = terms.design_matrix(X)
+    mean = A.mean(axis=0)
+    A -= mean
+    beta = np.linalg.solve(A.T @ A + alpha * len(y) * np.eye(A.shape[1]), A.T @ (y - y.mean()))
+    constant = Spectrum.from_dict(support.n, {(): y.mean() - mean @ beta})
+    return Spectrum(support.n, terms.support, beta) + constant
+
+
+def _r2(y: np.ndarray, pred: np.ndarray) -> float:
+    denom = np.sum((y - y.mean()) ** 2)
+    return float(1 - np.sum((y - pred) ** 2) / denom) if denom > 0 else float(np.allclose(y, pred))
+
+
+def _lightgbm():
+    try:
+        import lightgbm
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise ImportError("proxyspex needs lightgbm: pip install lightgbm") from exc
+    return lightgbm
