@@ -134,11 +134,12 @@ class ProxySPEX:
             return self._explain_exactly(queries, names)
         X = _anchors(n, cap)
         X = np.vstack([X, sample_masks(n, (self.budget or default_budget(n)) - len(X), rng, exclude=X)])
-        history = []
+        history, configs = [], self._configs()
         while True:
             y = queries(X)
-            fit = fit_proxy(X, y, max_order=self.max_order, configs=self._configs(), val_fraction=self.val_fraction,
+            fit = fit_proxy(X, y, max_order=self.max_order, configs=configs, val_fraction=self.val_fraction,
                             energy=self.energy, random_state=_seed(rng), n_jobs=self.n_jobs)
+            configs = [fit.tree_config]  # warm start: later rounds keep the configuration that won
             history.append((len(X), fit.faithfulness))
             if not self._another_round(history, cap):
                 break

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from .spectrum import Spectrum
 from .trees import booster_spectrum
@@ -67,7 +68,7 @@ def fit_proxy(
     configs: list[TreeConfig] | None = None,
     val_fraction: float = 0.2,
     max_rounds: int = 2000,
-    early_stopping: int = 50,
+    early_stopping: int = 25,
     max_terms: int | None = None,
     energy: float | None = None,
     random_state: int = 0,
@@ -75,9 +76,20 @@ def fit_proxy(
 ) -> ProxyFit:
     """Fit trees, read their spectrum, keep the cross-validated support and refit it.
 
+    ``n_jobs`` caps both LightGBM's and BLAS's threads: oversubscribed OpenMP and OpenBLAS
+    threads spin against each other and can slow a fit by orders of magnitude.
+
     ``energy=None`` chooses the support size on the validation fold; a share such as 0.95
     keeps the fewest strongest terms holding that share of the trees' energy instead.
     """
+    with threadpool_limits(limits=n_jobs):
+        return _fit_proxy(X, y, max_order=max_order, configs=configs, val_fraction=val_fraction,
+                          max_rounds=max_rounds, early_stopping=early_stopping, max_terms=max_terms,
+                          energy=energy, random_state=random_state, n_jobs=n_jobs)
+
+
+def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stopping, max_terms, energy,
+               random_state, n_jobs) -> ProxyFit:
     lgb = _lightgbm()
     rng = np.random.default_rng(random_state)
     m, n = X.shape
@@ -160,8 +172,11 @@ def select_support(candidates: Spectrum, X_tr, y_tr, X_val, y_val, alphas=ALPHAS
     gram, moment = A.T @ A, A.T @ (y_tr - y_tr.mean())
     scale = np.trace(gram) / total
     scores = []
+    diagonal = np.diag_indices(total)
+    base_diagonal = gram[diagonal].copy()
     for alpha in np.asarray(alphas) * scale:
-        chol = scipy.linalg.cholesky(gram + alpha * np.eye(total), lower=True)
+        gram[diagonal] = base_diagonal + alpha
+        chol = scipy.linalg.cholesky(gram, lower=True, overwrite_a=False, check_finite=False)
         for size in sizes:
             L = chol[:size, :size]
             beta = scipy.linalg.solve_triangular(L, scipy.linalg.solve_triangular(L, moment[:size], lower=True),

@@ -64,8 +64,11 @@ class Queries:
 
     def _pay(self, X: np.ndarray, keys: list[bytes]) -> dict[bytes, float]:
         paid: dict[bytes, float] = {}
-        bar = tqdm(total=len(X), desc="querying", unit="mask", leave=False,
-                   disable=self.progress is False or (self.progress is None and len(X) <= self.batch_size))
+        if self.progress is None:  # tqdm's None: shown on terminals only; one batch needs no bar
+            disable = None if len(X) > self.batch_size else True
+        else:
+            disable = not self.progress
+        bar = tqdm(total=len(X), desc="querying", unit="mask", leave=False, disable=disable)
         try:
             for start in range(0, len(X), self.batch_size):
                 batch, batch_keys = X[start:start + self.batch_size], keys[start:start + self.batch_size]

@@ -1,0 +1,73 @@
+"""Command line: ``proxyspex explain ...`` and ``proxyspex demo``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .explain import ProxySPEX
+from .indices import INDICES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="proxyspex", description="Find the feature interactions that drive a model.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    explain = sub.add_parser("explain", help="explain one input")
+    explain.add_argument("--task", required=True, choices=["sentiment", "rag", "synthetic", "double-negative"])
+    explain.add_argument("--text", help="the text to explain (sentiment)")
+    explain.add_argument("--question", help="the question (rag)")
+    explain.add_argument("--docs", help="file with one document per line, or JSONL with a 'text' field (rag)")
+    explain.add_argument("--n", type=int, default=64, help="number of features (synthetic)")
+    explain.add_argument("--model", default=None, help="DEFAULT (embedded SmolLM2-135M-Instruct) or a local HF path")
+    _common(explain)
+    demo = sub.add_parser("demo", help="explain the seed's example end to end")
+    _common(demo)
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--budget", type=int, default=None, help="masks to query (default: adaptive)")
+    parser.add_argument("--index", default="moebius", choices=INDICES, help="index for the top list")
+    parser.add_argument("--order", type=int, default=None, help="interaction order for the index")
+    parser.add_argument("--top", type=int, default=10, help="how many interactions to print")
+    parser.add_argument("--out", default=None, help="write an HTML report here")
+    parser.add_argument("--seed", type=int, default=0, help="random_state")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the query cache")
+
+
+def make_game(args: argparse.Namespace):
+    from . import games
+    if args.task == "double-negative":
+        return games.DoubleNegativeGame()
+    if args.task == "synthetic":
+        return games.SyntheticGame(args.n, random_state=args.seed)
+    raise SystemExit(f"proxyspex: task {args.task!r} needs the 'llm' extra: pip install 'proxyspex[llm]'")
+
+
+def run(args: argparse.Namespace, game) -> int:
+    start = time.perf_counter()
+    result = ProxySPEX(budget=args.budget, random_state=args.seed, cache=False if args.no_cache else None,
+                       progress=True).explain(game)
+    print(f"explained {game!r} in {time.perf_counter() - start:.1f} s")
+    print(result.summary(args.top, index=args.index))
+    if args.out:
+        from .report import write_html
+        write_html(result, args.out, title=repr(game))
+        print(f"report: {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        args.task = "double-negative"
+    try:
+        return run(args, make_game(args))
+    except (ValueError, TypeError, ImportError) as exc:
+        print(f"proxyspex: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
