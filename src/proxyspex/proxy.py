@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from sklearn.linear_model import Lasso, lasso_path
 from threadpoolctl import threadpool_limits
 
 from .spectrum import Spectrum
 from .trees import booster_spectrum
 
-ALPHAS = np.logspace(-3, 0, 4)  # ridge penalties, relative to the mean eigenvalue of the Gram
+MAX_REFIT_TERMS = 3000  # the refit factorises a Gram matrix of this size
+ALPHAS = np.logspace(-3, 1, 5)  # ridge penalties, relative to the mean eigenvalue of the Gram
 
 
 @dataclass
@@ -25,7 +27,7 @@ class TreeConfig:
     """One LightGBM configuration of the search."""
 
     max_depth: int
-    learning_rate: float = 0.1
+    learning_rate: float = 0.3
     min_child_samples: int | None = None  # None: adapt to the sample size
 
     def params(self, m: int, random_state: int, n_jobs: int) -> dict:
@@ -36,7 +38,7 @@ class TreeConfig:
             "objective": "regression", "max_depth": self.max_depth, "num_leaves": 2 ** self.max_depth,
             "learning_rate": self.learning_rate, "min_child_samples": min_child,
             "min_sum_hessian_in_leaf": 0.0, "min_data_in_bin": 1, "lambda_l2": 0.0,
-            "seed": random_state, "deterministic": True, "force_col_wise": True,
+            "seed": random_state, "deterministic": True, "force_row_wise": True,
             "num_threads": n_jobs, "verbosity": -1,
         }
 
@@ -116,10 +118,11 @@ def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stop
     n_trees = booster.best_iteration or booster.num_trees()
     # the trees only rank terms; the ridge refit below uses every mask, validation fold included
     support = candidates.select(np.arange(min(choice["size"], len(candidates))))
-    refit = ridge_fit(support, X, y, choice["alpha"])
-    return ProxyFit(spectrum=refit, faithfulness=choice["r2"], tree_config=config, n_trees=n_trees,
+    refitted = refit(support, X, y, choice["alpha"], choice["penalty"])
+    return ProxyFit(spectrum=refitted, faithfulness=choice["r2"], tree_config=config, n_trees=n_trees,
                     n_terms_trees=len(spectrum), alpha=choice["alpha"],
-                    details={"tree_r2": tree_r2, "support_size": len(support), "scores": choice["scores"]})
+                    details={"tree_r2": tree_r2, "support_size": len(support), "penalty": choice["penalty"],
+                             "scores": choice["scores"]})
 
 
 def _candidate_terms(spectrum: Spectrum, n: int, m: int, max_terms: int | None, by_energy: bool = False) -> Spectrum:
@@ -130,14 +133,14 @@ def _candidate_terms(spectrum: Spectrum, n: int, m: int, max_terms: int | None, 
     """
     pool = spectrum.select(spectrum.degrees > 0)  # the constant is the refit's intercept
     if by_energy:
-        return _ordered(pool, np.argsort(-np.abs(pool.values), kind="stable")[: max_terms or max(4 * n, m)])
-    if n <= m // 2:  # a negligible value keeps every first-order term in the (zero-dropping) spectrum
+        return _ordered(pool, np.argsort(-np.abs(pool.values), kind="stable")[: max_terms or MAX_REFIT_TERMS])
+    if n <= MAX_REFIT_TERMS:  # a negligible value keeps every first-order term in the (zero-dropping) spectrum
         pool = pool + Spectrum(n, sp.eye(n, format="csr", dtype=bool), np.full(n, 1e-300))
     low = np.flatnonzero(pool.degrees == 1)
     high = np.flatnonzero(pool.degrees > 1)
     low = low[np.argsort(-np.abs(pool.values[low]), kind="stable")]
     high = high[np.argsort(-np.abs(pool.values[high]), kind="stable")]
-    cap = max_terms or max(4 * n, m)
+    cap = max_terms or min(MAX_REFIT_TERMS, max(4 * n, m // 2))
     order = np.concatenate([low, high])[:cap]
     return _ordered(pool, order)
 
@@ -156,10 +159,12 @@ def _ordered(spectrum: Spectrum, order: np.ndarray) -> Spectrum:
 
 
 def select_support(candidates: Spectrum, X_tr, y_tr, X_val, y_val, alphas=ALPHAS, sizes=None) -> dict:
-    """Choose the number of leading candidate terms and the ridge penalty on the validation fold.
+    """Choose the leading candidate terms and the penalty of the refit on the validation fold.
 
-    The Cholesky factor of a leading block of a matrix is the leading block of its factor,
-    so one factorisation per penalty serves every support size.
+    Ridge over nested supports: the Cholesky factor of a leading block of a matrix is the
+    leading block of its factor, so one factorisation per penalty serves every size. A
+    LASSO path over the first-order and strongest terms competes too: with fewer masks than
+    features, sparsity wins, and the refit must never lose to a marginal LASSO model.
     """
     n_low = int(np.sum(candidates.degrees == 1))
     total = min(len(candidates), len(y_tr))
@@ -172,6 +177,11 @@ def select_support(candidates: Spectrum, X_tr, y_tr, X_val, y_val, alphas=ALPHAS
     gram, moment = A.T @ A, A.T @ (y_tr - y_tr.mean())
     scale = np.trace(gram) / total
     scores = []
+    l1_size = min(total, 2 * max(n_low, 1))
+    l1_alphas, l1_coefs, _ = lasso_path(A[:, :l1_size], y_tr - y_tr.mean(), alphas=12, eps=1e-3,
+                                        precompute=gram[:l1_size, :l1_size].copy(), Xy=moment[:l1_size])
+    for alpha, beta in zip(l1_alphas, l1_coefs.T):
+        scores.append((_r2(y_val, y_tr.mean() + B[:, :l1_size] @ beta), l1_size, float(alpha), "l1"))
     diagonal = np.diag_indices(total)
     base_diagonal = gram[diagonal].copy()
     for alpha in np.asarray(alphas) * scale:
@@ -182,21 +192,24 @@ def select_support(candidates: Spectrum, X_tr, y_tr, X_val, y_val, alphas=ALPHAS
             beta = scipy.linalg.solve_triangular(L, scipy.linalg.solve_triangular(L, moment[:size], lower=True),
                                                  lower=True, trans="T")
             r2 = _r2(y_val, y_tr.mean() + B[:, :size] @ beta)
-            scores.append((r2, size, alpha / len(y_tr)))
-    r2, size, alpha = max(scores, key=lambda s: (s[0], -s[1]))
-    return {"r2": r2, "size": size, "alpha": alpha, "scores": scores}
+            scores.append((r2, size, alpha / len(y_tr), "l2"))
+    r2, size, alpha, penalty = max(scores, key=lambda s: (s[0], -s[1]))
+    return {"r2": r2, "size": size, "alpha": alpha, "penalty": penalty, "scores": scores}
 
 
-def ridge_fit(support: Spectrum, X: np.ndarray, y: np.ndarray, alpha: float) -> Spectrum:
-    """Ridge refit of the non-constant terms of ``support`` on all masks (penalty per sample).
+def refit(support: Spectrum, X: np.ndarray, y: np.ndarray, alpha: float, penalty: str = "l2") -> Spectrum:
+    """Ridge (``l2``) or LASSO (``l1``) refit of the non-constant terms of ``support`` on all masks.
 
-    The constant term is the unpenalised intercept.
+    ``alpha`` is per sample; the constant term is the unpenalised intercept.
     """
     terms = support.select(support.degrees > 0)
     A = terms.design_matrix(X)
     mean = A.mean(axis=0)
     A -= mean
-    beta = np.linalg.solve(A.T @ A + alpha * len(y) * np.eye(A.shape[1]), A.T @ (y - y.mean()))
+    if penalty == "l1":
+        beta = Lasso(alpha=alpha, fit_intercept=False, max_iter=5000, tol=1e-3).fit(A, y - y.mean()).coef_
+    else:
+        beta = np.linalg.solve(A.T @ A + alpha * len(y) * np.eye(A.shape[1]), A.T @ (y - y.mean()))
     constant = Spectrum.from_dict(support.n, {(): y.mean() - mean @ beta})
     return Spectrum(support.n, terms.support, beta) + constant
 

@@ -161,7 +161,7 @@ class Spectrum:
 
     def _basis_functions(self, counts: np.ndarray, degrees: np.ndarray) -> np.ndarray:
         if self.basis == "fourier":
-            return 1.0 - 2.0 * np.fmod(counts, 2.0, dtype=np.float64)
+            return 1.0 - 2.0 * (counts.astype(np.int32) & 1)
         return (counts == degrees[None, :]).astype(float)
 
     # -- change of basis ------------------------------------------------------------------

@@ -1,0 +1,34 @@
+"""The command line and the HTML report."""
+
+import subprocess
+import sys
+
+import proxyspex as px
+from proxyspex.cli import main
+from proxyspex.report import render_html
+
+
+def test_demo_writes_a_report(tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert main(["demo", "--out", str(out), "--no-cache"]) == 0
+    printed = capsys.readouterr().out
+    assert "never × fails" in printed and "faithfulness" in printed
+    page = out.read_text()
+    assert 'id="u2"' in page and "never" in page and "<script>" in page
+
+
+def test_bad_budget_is_a_clean_error(capsys):
+    assert main(["explain", "--task", "synthetic", "--n", "20", "--budget", "3", "--no-cache"]) == 2
+    assert "budget=3 is below" in capsys.readouterr().err
+
+
+def test_console_script_entry_point():
+    result = subprocess.run([sys.executable, "-m", "proxyspex.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "explain" in result.stdout
+
+
+def test_report_escapes_names():
+    result = px.explain(lambda X: X[:, 0] * 1.0, n=3, feature_names=["<b>", "&", "ok"], cache=False)
+    page = render_html(result)
+    units = page.split('id="units">')[1].split("</div>")[0]
+    assert "&lt;b&gt;" in units and "&amp;" in units and "<b>" not in units
