@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from .spectrum import Spectrum
 from .trees import booster_spectrum
 
+SMALL_SAMPLE = 1000  # below this many masks the refit is chosen by 5-fold CV, not one split
 MAX_REFIT_TERMS = 3000  # the refit factorises a Gram matrix of this size
 ALPHAS = np.logspace(-3, 1, 5)  # ridge penalties, relative to the mean eigenvalue of the Gram
 
@@ -54,7 +55,7 @@ class ProxyFit:
     """Result of :func:`fit_proxy`."""
 
     spectrum: Spectrum  # the refit sparse Fourier spectrum
-    faithfulness: float  # R^2 on the validation fold of the selected model
+    faithfulness: float  # out-of-fold R^2 of the selected refit
     tree_config: TreeConfig
     n_trees: int
     n_terms_trees: int  # terms in the exact tree spectrum before pruning
@@ -110,19 +111,34 @@ def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stop
         if best is None or score > best[0]:
             best = (score, config, booster)
     tree_r2, config, booster = best
+    n_trees = booster.best_iteration or booster.num_trees()
     spectrum = booster_spectrum(booster, n, num_iteration=booster.best_iteration)
 
-    candidates = _candidate_terms(spectrum, n, m, max_terms, by_energy=energy is not None)
+    def ranked(spectrum: Spectrum) -> Spectrum:
+        return _candidate_terms(spectrum, n, m, max_terms, by_energy=energy is not None)
+
+    def trees_on(rows: np.ndarray) -> Spectrum:
+        """Same configuration and size, trained on other rows: each CV fold ranks terms on its own."""
+        fold_booster = lgb.train(config.params(rows.size, random_state, n_jobs),
+                                 lgb.Dataset(Xf[rows], y[rows], params={"verbosity": -1}), num_boost_round=n_trees)
+        return booster_spectrum(fold_booster, n)
+
+    folds = [(np.flatnonzero(~val), np.flatnonzero(val), ranked(spectrum))]
+    if m < SMALL_SAMPLE:  # one split is too noisy a judge here, and more trees are cheap
+        for chunk in np.array_split(rng.permutation(m), 4):
+            train = np.setdiff1d(np.arange(m), chunk)
+            folds.append((train, chunk, ranked(trees_on(train))))
+        spectrum = trees_on(np.arange(m))
+    candidates = ranked(spectrum)
     sizes = None if energy is None else [_energy_size(candidates, energy)]
-    choice = select_support(candidates, X[~val], y[~val], X[val], y[val], sizes=sizes)
-    n_trees = booster.best_iteration or booster.num_trees()
-    # the trees only rank terms; the ridge refit below uses every mask, validation fold included
+    choice = select_support(X, y, folds, sizes=sizes)
+    # the trees only rank terms; the refit below uses every mask, validation fold included
     support = candidates.select(np.arange(min(choice["size"], len(candidates))))
     refitted = refit(support, X, y, choice["alpha"], choice["penalty"])
     return ProxyFit(spectrum=refitted, faithfulness=choice["r2"], tree_config=config, n_trees=n_trees,
                     n_terms_trees=len(spectrum), alpha=choice["alpha"],
                     details={"tree_r2": tree_r2, "support_size": len(support), "penalty": choice["penalty"],
-                             "scores": choice["scores"]})
+                             "n_folds": len(folds), "scores": choice["scores"]})
 
 
 def _candidate_terms(spectrum: Spectrum, n: int, m: int, max_terms: int | None, by_energy: bool = False) -> Spectrum:
@@ -158,49 +174,67 @@ def _ordered(spectrum: Spectrum, order: np.ndarray) -> Spectrum:
     return view
 
 
-def select_support(candidates: Spectrum, X_tr, y_tr, X_val, y_val, alphas=ALPHAS, sizes=None) -> dict:
-    """Choose the leading candidate terms and the penalty of the refit on the validation fold.
+def select_support(X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray, Spectrum]],
+                   alphas=ALPHAS, sizes=None) -> dict:
+    """Choose the leading candidate terms and the refit's penalty by out-of-fold error.
 
     Ridge over nested supports: the Cholesky factor of a leading block of a matrix is the
     leading block of its factor, so one factorisation per penalty serves every size. A
     LASSO path over the first-order and strongest terms competes too: with fewer masks than
     features, sparsity wins, and the refit must never lose to a marginal LASSO model.
+    Each fold is ``(train rows, validation rows, candidate terms ranked without the validation
+    rows)``. Returns the winner and its pooled out-of-fold R^2.
     """
-    n_low = int(np.sum(candidates.degrees == 1))
-    total = min(len(candidates), len(y_tr))
+    n_low = int(np.sum(folds[0][2].degrees == 1))
+    total = min(min(len(c) for _, _, c in folds), min(len(train) for train, _, _ in folds))
     if sizes is None:
         sizes = {min(n_low, total), total} | {n_low + int(round(k)) for k in np.geomspace(1, max(total - n_low, 1), 10)}
     sizes = sorted(s for s in set(sizes) if 1 <= s <= total) or [total]
-    Phi_tr, Phi_val = candidates.design_matrix(X_tr)[:, :total], candidates.design_matrix(X_val)[:, :total]
-    mean = Phi_tr.mean(axis=0)
-    A, B = Phi_tr - mean, Phi_val - mean
-    gram, moment = A.T @ A, A.T @ (y_tr - y_tr.mean())
-    scale = np.trace(gram) / total
-    scores = []
     l1_size = min(total, 2 * max(n_low, 1))
-    l1_alphas, l1_coefs, _ = lasso_path(A[:, :l1_size], y_tr - y_tr.mean(), alphas=12, eps=1e-3,
-                                        precompute=gram[:l1_size, :l1_size].copy(), Xy=moment[:l1_size])
+    l1_alphas = None
+    errors: dict[tuple, list[float]] = {}
+    for train, val, candidates in folds:
+        Phi = candidates.design_matrix(X)[:, :total]
+        if l1_alphas is None:  # one LASSO grid for all folds, from the first
+            centered = Phi[train, :l1_size] - Phi[train, :l1_size].mean(axis=0)
+            l1_max = np.max(np.abs(centered.T @ (y[train] - y[train].mean()))) / len(train)
+            l1_alphas = np.geomspace(l1_max, l1_max * 1e-3, 12) if l1_max > 0 else np.array([1e-8])
+        for key, pred in _fold_predictions(Phi, y, train, val, sizes, alphas, l1_size, l1_alphas):
+            errors.setdefault(key, []).append(float(np.sum((y[val] - pred) ** 2)))
+    total_ss = sum(float(np.sum((y[val] - y[val].mean()) ** 2)) for _, val, _ in folds)
+    scores = [(1 - sum(sse) / total_ss if total_ss > 0 else 0.0, key) for key, sse in errors.items()
+              if len(sse) == len(folds)]
+    r2, (penalty, size, alpha) = max(scores, key=lambda s: (s[0], -s[1][1]))
+    return {"r2": float(r2), "size": size, "alpha": alpha, "penalty": penalty, "scores": scores}
+
+
+def _fold_predictions(Phi, y, train, val, sizes, alphas, l1_size, l1_alphas):
+    """Validation predictions of every (penalty, size, alpha) candidate fitted on one fold."""
+    mean, y_mean = Phi[train].mean(axis=0), y[train].mean()
+    A, B = Phi[train] - mean, Phi[val] - mean
+    gram, moment = A.T @ A, A.T @ (y[train] - y_mean)
+    _, l1_coefs, _ = lasso_path(A[:, :l1_size], y[train] - y_mean, alphas=l1_alphas,
+                                precompute=gram[:l1_size, :l1_size].copy(), Xy=moment[:l1_size])
     for alpha, beta in zip(l1_alphas, l1_coefs.T):
-        scores.append((_r2(y_val, y_tr.mean() + B[:, :l1_size] @ beta), l1_size, float(alpha), "l1"))
-    diagonal = np.diag_indices(total)
+        yield ("l1", l1_size, float(alpha)), y_mean + B[:, :l1_size] @ beta
+    scale = np.trace(gram) / len(gram)
+    diagonal = np.diag_indices(len(gram))
     base_diagonal = gram[diagonal].copy()
-    for alpha in np.asarray(alphas) * scale:
-        gram[diagonal] = base_diagonal + alpha
-        chol = scipy.linalg.cholesky(gram, lower=True, overwrite_a=False, check_finite=False)
+    for alpha in alphas:
+        gram[diagonal] = base_diagonal + alpha * scale
+        chol = scipy.linalg.cholesky(gram, lower=True, check_finite=False)
         for size in sizes:
             L = chol[:size, :size]
             beta = scipy.linalg.solve_triangular(L, scipy.linalg.solve_triangular(L, moment[:size], lower=True),
                                                  lower=True, trans="T")
-            r2 = _r2(y_val, y_tr.mean() + B[:, :size] @ beta)
-            scores.append((r2, size, alpha / len(y_tr), "l2"))
-    r2, size, alpha, penalty = max(scores, key=lambda s: (s[0], -s[1]))
-    return {"r2": r2, "size": size, "alpha": alpha, "penalty": penalty, "scores": scores}
+            yield ("l2", size, float(alpha)), y_mean + B[:, :size] @ beta
 
 
 def refit(support: Spectrum, X: np.ndarray, y: np.ndarray, alpha: float, penalty: str = "l2") -> Spectrum:
     """Ridge (``l2``) or LASSO (``l1``) refit of the non-constant terms of ``support`` on all masks.
 
-    ``alpha`` is per sample; the constant term is the unpenalised intercept.
+    The ridge ``alpha`` is relative to the mean diagonal of the Gram matrix, the LASSO one is
+    scikit-learn's (per sample). The constant term is the unpenalised intercept.
     """
     terms = support.select(support.degrees > 0)
     A = terms.design_matrix(X)
@@ -209,7 +243,9 @@ def refit(support: Spectrum, X: np.ndarray, y: np.ndarray, alpha: float, penalty
     if penalty == "l1":
         beta = Lasso(alpha=alpha, fit_intercept=False, max_iter=5000, tol=1e-3).fit(A, y - y.mean()).coef_
     else:
-        beta = np.linalg.solve(A.T @ A + alpha * len(y) * np.eye(A.shape[1]), A.T @ (y - y.mean()))
+        gram = A.T @ A
+        gram[np.diag_indices(len(gram))] += alpha * np.trace(gram) / len(gram)
+        beta = scipy.linalg.solve(gram, A.T @ (y - y.mean()), assume_a="pos")
     constant = Spectrum.from_dict(support.n, {(): y.mean() - mean @ beta})
     return Spectrum(support.n, terms.support, beta) + constant
 
