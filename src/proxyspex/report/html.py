@@ -20,13 +20,15 @@ tr.inter{cursor:pointer} tr.inter:hover,tr.inter.on{background:#fff6cc}
 .pos{color:#1a6b1a}.neg{color:#a11}.meta{color:#555;font-size:.9rem}
 """
 
-_SCRIPT = """
+_SCRIPT = r"""
 const rows=document.querySelectorAll('tr.inter');
 function show(row,on){JSON.parse(row.dataset.units).forEach(i=>
   document.getElementById('u'+i).classList.toggle('on',on));row.classList.toggle('on',on);}
 rows.forEach(r=>{r.addEventListener('mouseenter',()=>show(r,true));
   r.addEventListener('mouseleave',()=>{if(!r.dataset.pinned)show(r,false)});
   r.addEventListener('click',()=>{r.dataset.pinned=r.dataset.pinned?'':'1';show(r,!!r.dataset.pinned)});});
+const pin=location.hash.match(/pin=(\d+)/);  // report.html#pin=0 opens with row 0 pinned
+if(pin&&rows[+pin[1]])rows[+pin[1]].click();
 """
 
 
