@@ -114,3 +114,12 @@ def test_bad_game_and_index():
 def test_tiny_n_works():
     result = px.explain(lambda X: 3.0 * X[:, 0], n=1, cache=False)
     assert result.index("shapley") == {(0,): pytest.approx(3.0)}
+
+
+def test_evaluate_faithfulness_matches_parseval():
+    from proxyspex.evaluate import faithfulness
+    game = px.games.SyntheticGame(48, random_state=8)
+    result = px.explain(game, budget=300, random_state=0, cache=False)
+    sampled = faithfulness(result, game, n_test=4000, random_state=1)
+    assert sampled == pytest.approx(game.r2(result.spectrum), abs=0.03)
+    assert abs(result.faithfulness - sampled) < 0.1  # the cross-validated estimate is honest
