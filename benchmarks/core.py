@@ -57,7 +57,7 @@ def run_point(n: int, budget: int, noise: float, seed: int, venv, peers: bool) -
     row["lasso_r2"] = r2(y_test, lasso.predict(X_test))
     if peers:
         for hpo in (False, True):
-            peer = fit_shapiq_proxyspex(X, y, X_test, y_test, hpo=hpo, random_state=seed, venv=venv)
+            peer = fit_shapiq_proxyspex(X, y, X_test, y_test, hpo=hpo, random_state=seed, venv=venv, threads=1)
             tag = "shapiq_hpo" if hpo else "shapiq"
             row[f"{tag}_r2"], row[f"{tag}_seconds"] = peer["r2"], peer["fit_seconds"]
     return row
@@ -111,8 +111,8 @@ def main() -> None:
     body = ("## Core engine: ours vs shapiq ProxySPEX vs LASSO\n\n" + header(command, seeds) +
             "\nSynthetic sparse hierarchical games (32 random AND terms of order ≤ 3); noise = noise std / signal std. "
             "R² on 2000 fresh uniform masks against the clean function. Seconds = surrogate fit only (f excluded). "
-            "Each method at its defaults: ours n_jobs=1; shapiq 1.8.0 in a Python 3.12 venv (its LightGBM uses "
-            "all cores).\n\n" + table(rows, peers))
+            "Both single-threaded (ours n_jobs=1; shapiq 1.8.0 in a Python 3.12 venv with OMP_NUM_THREADS=1), "
+            "run one after the other on the same masks.\n\n" + table(rows, peers))
     update_section("core", body)
     print(body)
 
