@@ -1,8 +1,9 @@
 """The proxy: gradient-boosted trees, their exact spectrum, and the cross-validated refit.
 
-Tuning policy (measured in BENCHMARKS.md): a few tree configurations, each trained once
-with early stopping on a validation fold, instead of a k-fold grid of fixed-size models.
-The minimum leaf size adapts to the sample size, so small budgets still split.
+Tuning policy (measured in BENCHMARKS.md): depth 3 and depth ``max_order``, each trained
+once with early stopping on a validation fold, instead of a k-fold grid of fixed-size
+models. The minimum leaf size and the learning rate adapt to the sample size, so small
+budgets still split and are not overfitted by a few big steps.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ class TreeConfig:
     """One LightGBM configuration of the search."""
 
     max_depth: int
-    learning_rate: float = 0.3
+    learning_rate: float | None = None  # None: 0.1 below SMALL_SAMPLE masks, else 0.3
     min_child_samples: int | None = None  # None: adapt to the sample size
 
     def params(self, m: int, random_state: int, n_jobs: int) -> dict:
         min_child = self.min_child_samples
         if min_child is None:
             min_child = int(np.clip(m // 100, 2, 20))
+        learning_rate = self.learning_rate or (0.1 if m < SMALL_SAMPLE else 0.3)
         return {
             "objective": "regression", "max_depth": self.max_depth, "num_leaves": 2 ** self.max_depth,
-            "learning_rate": self.learning_rate, "min_child_samples": min_child,
+            "learning_rate": learning_rate, "min_child_samples": min_child,
             "min_sum_hessian_in_leaf": 0.0, "min_data_in_bin": 1, "lambda_l2": 0.0,
             "seed": random_state, "deterministic": True, "force_row_wise": True,
             "num_threads": n_jobs, "verbosity": -1,
