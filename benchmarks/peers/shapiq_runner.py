@@ -62,6 +62,10 @@ def fit(X: np.ndarray, y: np.ndarray, hpo: bool, random_state: int | None, **kwa
     from shapiq.approximator.proxy.proxyspex import ProxySPEX
 
     approx = ProxySPEX(n=X.shape[1], hpo=hpo, random_state=random_state, **kwargs)
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads:  # LightGBM ignores OMP_NUM_THREADS when n_jobs=-1, shapiq's default; pin it too
+        base = approx.proxy_model.estimator if isinstance(approx.proxy_model, ProxyModelWithHPO) else approx.proxy_model
+        base.set_params(n_jobs=int(threads))
     with contextlib.redirect_stdout(sys.stderr):  # keep LightGBM chatter off our JSON line
         t0, cpu0 = time.perf_counter(), time.process_time()
         approx.proxy_model.fit(X, y)
