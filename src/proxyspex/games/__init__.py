@@ -1,6 +1,15 @@
-"""Value functions: synthetic games with known spectra, and (with the 'llm' extra) text games."""
+"""Value functions: synthetic games with known spectra, and text games on language models.
+
+The text games import torch only when a model is first loaded (extra 'llm').
+"""
 
 from .base import Game
+from .generation import Generation
+from .rag import RAG, RAG_PROMPT
+from .sentiment import LABELLED_REVIEWS, SENTIMENT_PROMPT, Sentiment, sentiment_accuracy
 from .synthetic import DoubleNegativeGame, SpectrumGame, SyntheticGame, hierarchical_spectrum
+from .text import Segmentation, from_units, segment
 
-__all__ = ["Game", "SpectrumGame", "SyntheticGame", "DoubleNegativeGame", "hierarchical_spectrum"]
+__all__ = ["Game", "SpectrumGame", "SyntheticGame", "DoubleNegativeGame", "hierarchical_spectrum",
+           "Generation", "Sentiment", "RAG", "sentiment_accuracy", "LABELLED_REVIEWS", "SENTIMENT_PROMPT",
+           "RAG_PROMPT", "Segmentation", "segment", "from_units"]

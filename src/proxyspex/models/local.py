@@ -1,0 +1,289 @@
+"""Score targets under a local transformers causal LM, fast enough for thousands of masks."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from proxyspex.models.base import LanguageModel
+from proxyspex.models.loading import ModelSource, load, resolve_source
+
+Prompt = str | Sequence[int]
+
+
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 matrix units or instructions (AMX or AVX512-BF16)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            flags = handle.read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def _pick_dtype(dtype: str, device: str) -> str:
+    if dtype not in {"auto", "bfloat16", "float32"}:
+        raise ValueError(f"dtype must be 'auto', 'bfloat16' or 'float32', got {dtype!r}")
+    if dtype != "auto":
+        return dtype
+    import torch
+
+    if device.startswith("cuda"):
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    return "bfloat16" if cpu_supports_bf16() else "float32"
+
+
+def common_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
+    """Length of the longest token prefix shared by every sequence."""
+    first = sequences[0]
+    length = min(len(seq) for seq in sequences)
+    for seq in sequences[1:]:
+        k = 0
+        while k < length and seq[k] == first[k]:
+            k += 1
+        length = k
+    return length
+
+
+class LocalLM:
+    """A local causal LM that scores ``log p(target | prompt)`` for many prompts at once.
+
+    Parameters
+    ----------
+    model : None, str or path
+        ``None`` for the embedded SmolLM2-135M-Instruct, a checkpoint directory, a
+        ``.gguf`` file, or a name already in the local Hugging Face cache.
+    dtype : {"auto", "bfloat16", "float32"}
+        ``"auto"`` uses bf16 where the CPU (AMX/AVX512-BF16) or GPU supports it. The
+        output head always runs in fp32.
+    batch_size : int or None
+        Rows per forward pass; ``None`` adapts it to ``max_batch_tokens``. Halved on OOM.
+    max_batch_tokens : int or None
+        Cap on padded tokens per forward pass when ``batch_size`` is None; ``None`` is
+        2048 on CPU (larger batches ran slower there) and 16384 on GPU.
+    reuse_prefix : bool
+        Run the prompt prefix that every row shares once and reuse its KV cache.
+    device : str or None
+        ``"cuda"`` when available, else ``"cpu"``.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        dtype: str = "auto",
+        batch_size: int | None = None,
+        max_batch_tokens: int | None = None,
+        reuse_prefix: bool = True,
+        device: str | None = None,
+    ) -> None:
+        import torch
+
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+        if max_batch_tokens is not None and (
+            not isinstance(max_batch_tokens, int) or max_batch_tokens < 1
+        ):
+            raise ValueError(f"max_batch_tokens must be a positive int, got {max_batch_tokens!r}")
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.dtype = _pick_dtype(dtype, self.device)
+        self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
+        self.reuse_prefix = reuse_prefix
+        self.source: ModelSource = resolve_source(model)
+        loaded = load(self.source, self.dtype, self.device)
+        self.model, self.tokenizer, self._head32 = loaded.model, loaded.tokenizer, loaded.head32
+        pad = self.tokenizer.pad_token_id
+        self.pad_id = int(pad if pad is not None else (self.tokenizer.eos_token_id or 0))
+        self._oom_cap: int | None = None
+        # transformers 5 renamed the forward argument ``past_key_values`` to ``cache``.
+        params = inspect.signature(self.model.base_model.forward).parameters
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity of the weights and numeric precision; part of every game's cache key."""
+        return f"{self.source.identity}|{self.dtype}"
+
+    def __repr__(self) -> str:
+        return f"LocalLM({self.source.identity!r}, dtype={self.dtype!r}, device={self.device!r})"
+
+    # -- text helpers ---------------------------------------------------------------------
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` without special tokens."""
+        return list(self.tokenizer(text, add_special_tokens=False).input_ids)
+
+    def chat(self, user: str, system: str | None = None) -> str:
+        """Wrap ``user`` in the model's chat template, ready for the assistant's reply."""
+        if not getattr(self.tokenizer, "chat_template", None):
+            return user
+        messages = [{"role": "system", "content": system}] if system else []
+        messages.append({"role": "user", "content": user})
+        return self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+
+    def _rows(self, prompts: Sequence[Prompt]) -> list[list[int]]:
+        rows = [self.encode(p) if isinstance(p, str) else [int(t) for t in p] for p in prompts]
+        if any(len(r) == 0 for r in rows):
+            raise ValueError("every prompt needs at least one token")
+        return rows
+
+    # -- scoring --------------------------------------------------------------------------
+    def score(self, prompts: Sequence[Prompt], target: str | Sequence[int]) -> np.ndarray:
+        """``log p(target | prompt)`` summed over target tokens, one forward pass per prompt.
+
+        ``prompts`` are strings or token-id lists; ``target`` is a string (encoded without
+        special tokens, so give it its leading space) or token ids. Returns ``(m,)`` floats.
+        """
+        target_ids = self.encode(target) if isinstance(target, str) else [int(t) for t in target]
+        if not target_ids:
+            raise ValueError("target encodes to zero tokens")
+        rows = self._rows(prompts)
+        return self._score_rows(rows, target_ids, None) if rows else np.zeros(0)
+
+    def score_options(self, prompts: Sequence[Prompt], options: Sequence[str]) -> np.ndarray:
+        """``(m, k)`` array of ``log p(option | prompt)``; one pass per prompt when every
+        option is a single token, else one :meth:`score` per option."""
+        encoded = [self.encode(o) for o in options]
+        if not encoded or any(not e for e in encoded):
+            raise ValueError("options must be non-empty strings that encode to tokens")
+        if any(len(e) > 1 for e in encoded):
+            return np.stack([self.score(prompts, e) for e in encoded], axis=1)
+        rows = self._rows(prompts)
+        if not rows:
+            return np.zeros((0, len(options)))
+        return self._score_rows(rows, encoded[0], [e[0] for e in encoded])
+
+    def _score_rows(
+        self, rows: list[list[int]], target: list[int], options: list[int] | None
+    ) -> np.ndarray:
+        import torch
+
+        prefix = 0
+        if self.reuse_prefix and len(rows) > 1:  # each row keeps >= 1 token of its own
+            prefix = min(common_prefix_length(rows), min(len(r) for r in rows) - 1)
+        suffixes = [r[prefix:] + target for r in rows]
+        order = np.argsort([len(s) for s in suffixes], kind="stable")
+        out = np.empty((len(rows), len(options)) if options else len(rows))
+        with torch.inference_mode():
+            past = self._prefix_cache(rows[0][:prefix]) if prefix else None
+            start = 0
+            while start < len(order):
+                size = self._rows_per_pass([len(suffixes[i]) for i in order[start:]], prefix)
+                take = order[start : start + size]
+                try:
+                    out[take] = self._forward(
+                        [suffixes[i] for i in take], len(target), past, options
+                    )
+                except (torch.OutOfMemoryError, MemoryError, RuntimeError) as err:
+                    if size == 1 or not _is_oom(err):
+                        raise
+                    self._oom_cap = max(1, size // 2)
+                    continue
+                start += size
+        return out
+
+    def _rows_per_pass(self, lengths: list[int], prefix: int) -> int:
+        """Rows for the next pass; ``lengths`` are the remaining rows' lengths, ascending."""
+        if self.batch_size is not None:
+            size = self.batch_size
+        else:
+            cap = self.max_batch_tokens or (2048 if self.device == "cpu" else 16384)
+
+            # The cached prefix costs attention only: count it at a quarter of a token.
+            def fits(k: int) -> int:
+                return max(1, cap // max(1, lengths[k - 1] + prefix // 4))
+
+            size = fits(min(len(lengths), fits(1)))  # size by the longest row it would take
+        if self._oom_cap is not None:
+            size = min(size, self._oom_cap)
+        return max(1, min(size, len(lengths)))
+
+    def _prefix_cache(self, prefix_ids: list[int]) -> list[tuple[Any, Any]]:
+        import torch
+
+        ids = torch.tensor([prefix_ids], device=self.device)
+        out = self.model.base_model(input_ids=ids, use_cache=True)
+        cache = out.get("cache", None) or out.get("past_key_values", None)
+        if hasattr(cache, "layers"):
+            return [(layer.keys, layer.values) for layer in cache.layers]
+        return list(zip(cache.key_cache, cache.value_cache))  # transformers 4.x
+
+    def _forward(
+        self, seqs: list[list[int]], n_target: int, past: list | None, options: list[int] | None
+    ) -> np.ndarray:
+        """Teacher-forced pass over left-padded ``seqs``, each ending with the target."""
+        import torch
+        from transformers import DynamicCache
+
+        batch, width = len(seqs), max(len(s) for s in seqs)
+        n_past = past[0][0].shape[-2] if past else 0
+        ids = torch.full((batch, width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((batch, n_past + width), dtype=torch.long)
+        mask[:, :n_past] = 1
+        for row, seq in enumerate(seqs):
+            ids[row, width - len(seq) :] = torch.tensor(seq)
+            mask[row, n_past + width - len(seq) :] = 1
+        # Positions count real tokens only, so padding never shifts a row's positions.
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, n_past:]
+        kwargs: dict[str, Any] = {"use_cache": bool(past)}
+        if past:
+            layers = [(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in past]
+            kwargs[self._cache_arg] = DynamicCache(ddp_cache_data=layers, config=self.model.config)
+        hidden = self.model.base_model(
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            position_ids=positions.to(self.device),
+            **kwargs,
+        ).last_hidden_state[:, -n_target - 1 : -1]
+        logp = torch.log_softmax(self._logits(hidden), dim=-1)
+        if options is not None:
+            return logp[:, 0, options].cpu().numpy().astype(float)
+        target = ids[:, width - n_target :].to(self.device)
+        return logp.gather(-1, target[..., None])[..., 0].sum(-1).cpu().numpy().astype(float)
+
+    def _logits(self, hidden: Any) -> Any:
+        if self._head32 is not None:
+            logits = hidden.float() @ self._head32.T
+        else:
+            logits = self.model.get_output_embeddings()(hidden).float()
+        cap = getattr(self.model.config, "final_logit_softcapping", None)
+        return logits if not cap else cap * (logits / cap).tanh()
+
+    # -- generation -----------------------------------------------------------------------
+    def generate(self, prompt: Prompt, max_new_tokens: int = 32) -> str:
+        """Greedy continuation of ``prompt`` (stops at the end-of-sequence token)."""
+        import torch
+
+        ids = self.encode(prompt) if isinstance(prompt, str) else [int(t) for t in prompt]
+        with torch.inference_mode():
+            out = self.model.generate(
+                torch.tensor([ids], device=self.device),
+                attention_mask=torch.ones((1, len(ids)), dtype=torch.long, device=self.device),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=self.pad_id,
+            )
+        return self.tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True)
+
+
+def _is_oom(err: BaseException) -> bool:
+    import torch
+
+    if isinstance(err, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(err).lower()
+    return any(s in text for s in ("out of memory", "can't allocate memory", "not enough memory"))
+
+
+def resolve_model(model: LanguageModel | str | os.PathLike | None, **kwargs: Any) -> LanguageModel:
+    """Return ``model`` if it is already a back-end (see :class:`LanguageModel`), else
+    load it as a :class:`LocalLM` (None = the embedded default)."""
+    if model is not None and isinstance(model, LanguageModel):
+        return model
+    return LocalLM(model, **kwargs)
