@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -27,9 +27,10 @@ CREATE TABLE IF NOT EXISTS queries (
 def default_cache_dir() -> Path:
     """``$PROXYSPEX_CACHE_DIR``, else ``$XDG_CACHE_HOME/proxyspex``, else ``~/.cache/proxyspex``."""
     if os.environ.get("PROXYSPEX_CACHE_DIR"):
-        return Path(os.environ["PROXYSPEX_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "proxyspex"
+        return Path(os.environ["PROXYSPEX_CACHE_DIR"]).expanduser()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "proxyspex"
+    return Path.home() / ".cache" / "proxyspex"
 
 
 class QueryCache:

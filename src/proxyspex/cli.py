@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 from .explain import ProxySPEX
 from .indices import INDICES
@@ -36,13 +38,34 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the query cache")
 
 
+SEED_REVIEW = ("Her acting never fails to impress. She brings depth and authenticity to every role.")
+
+
 def make_game(args: argparse.Namespace):
     from . import games
+    model = None if args.model in (None, "DEFAULT") else args.model
     if args.task == "double-negative":
         return games.DoubleNegativeGame()
     if args.task == "synthetic":
         return games.SyntheticGame(args.n, random_state=args.seed)
-    raise SystemExit(f"proxyspex: task {args.task!r} needs the 'llm' extra: pip install 'proxyspex[llm]'")
+    if args.task == "sentiment":
+        if not args.text:
+            raise ValueError("--task sentiment needs --text")
+        return games.Sentiment(args.text, model=model)
+    if not (args.question and args.docs):
+        raise ValueError("--task rag needs --question and --docs FILE")
+    return games.RAG(args.question, read_documents(args.docs), model=model)
+
+
+def read_documents(path: str) -> list[str]:
+    """One document per line, or JSONL with a ``text`` field; blank lines are skipped."""
+    docs = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            docs.append(json.loads(line)["text"] if line.lstrip().startswith("{") else line.strip())
+    if not docs:
+        raise ValueError(f"no documents in {path}")
+    return docs
 
 
 def run(args: argparse.Namespace, game) -> int:
@@ -53,18 +76,20 @@ def run(args: argparse.Namespace, game) -> int:
     print(result.summary(args.top, index=args.index))
     if args.out:
         from .report import write_html
-        write_html(result, args.out, title=repr(game))
+        metadata = {"task": args.task, "model": getattr(getattr(game, "model", None), "fingerprint", "n/a")}
+        write_html(result, args.out, title=getattr(game, "title", None) or repr(game), index=args.index,
+                   metadata=metadata)
         print(f"report: {args.out}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        args.task = "double-negative"
+    if args.command == "demo":  # the seed's example on the embedded model
+        args.task, args.text, args.model = "sentiment", SEED_REVIEW, None
     try:
         return run(args, make_game(args))
-    except (ValueError, TypeError, ImportError) as exc:
+    except (ValueError, TypeError, ImportError, OSError) as exc:
         print(f"proxyspex: error: {exc}", file=sys.stderr)
         return 2
 

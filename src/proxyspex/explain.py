@@ -89,8 +89,8 @@ class ProxySPEX:
     Parameters
     ----------
     budget : number of distinct masks to query; ``None`` samples adaptively in rounds,
-        starting near ``n log2 n``, until the cross-validated R^2 stops improving by ``tol``,
-        reaches ``target_r2``, or ``max_budget`` is spent.
+        starting near ``n log2 n`` and doubling, until the cross-validated R^2 gains less than
+        ``tol`` in two rounds running, reaches ``target_r2``, or ``max_budget`` is spent.
     max_order : deepest tree, hence highest interaction order found.
     energy : ``None`` chooses the kept support by cross-validation; a share such as 0.95
         keeps the smallest support holding that share of the trees' energy (the peers' rule).
@@ -149,9 +149,11 @@ class ProxySPEX:
         return Explanation(fit.spectrum, names, fit.faithfulness, len(X), queries.n_paid, details)
 
     def _another_round(self, history: list[tuple[int, float]], cap: int) -> bool:
+        """Stop at a fixed budget, at the cap, at ``target_r2``, or after two rounds without gain."""
         if self.budget is not None or history[-1][0] >= cap or history[-1][1] >= self.target_r2:
             return False
-        return len(history) < 2 or history[-1][1] - history[-2][1] > self.tol
+        gains = np.diff([r2 for _, r2 in history])
+        return len(gains) < 2 or max(gains[-2:]) > self.tol
 
     def _explain_exactly(self, queries: Queries, names: list[str]) -> Explanation:
         X = all_masks(len(names))
