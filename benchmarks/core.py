@@ -21,11 +21,11 @@ import numpy as np
 from sklearn.linear_model import LassoCV
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._report import ROOT, header, update_section  # noqa: E402
-from benchmarks.peers.shapiq_peer import ensure_venv, fit_shapiq_proxyspex  # noqa: E402
-from proxyspex.games import SyntheticGame  # noqa: E402
-from proxyspex.masks import sample_masks  # noqa: E402
-from proxyspex.proxy import fit_proxy  # noqa: E402
+from benchmarks._report import ROOT, header, update_section
+from benchmarks.peers.shapiq_peer import ensure_venv, fit_shapiq_proxyspex
+from proxyspex.games import SyntheticGame
+from proxyspex.masks import sample_masks
+from proxyspex.proxy import fit_proxy
 
 
 def budgets(n: int) -> dict[str, int]:

@@ -13,8 +13,8 @@ import lightgbm as lgb
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._report import header, update_section  # noqa: E402
-from proxyspex.trees import booster_spectrum  # noqa: E402
+from benchmarks._report import header, update_section
+from proxyspex.trees import booster_spectrum
 
 
 def main() -> None:

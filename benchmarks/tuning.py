@@ -18,10 +18,10 @@ import lightgbm as lgb
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._report import header, update_section  # noqa: E402
-from proxyspex.games import SyntheticGame  # noqa: E402
-from proxyspex.masks import sample_masks  # noqa: E402
-from proxyspex.proxy import TreeConfig, fit_proxy  # noqa: E402
+from benchmarks._report import header, update_section
+from proxyspex.games import SyntheticGame
+from proxyspex.masks import sample_masks
+from proxyspex.proxy import TreeConfig, fit_proxy
 
 POLICIES = {
     "default (depth 3 + 5, lr by size)": None,

@@ -1,9 +1,9 @@
 """Every conversion and index against brute force over the full 2^n table."""
 
+import brute
 import numpy as np
 import pytest
 
-import brute
 from proxyspex.indices import interaction_values, normalize_index
 from proxyspex.spectrum import Spectrum
 

@@ -1,9 +1,9 @@
 """Spectrum basics and mask sampling."""
 
+import brute
 import numpy as np
 import pytest
 
-import brute
 from proxyspex.masks import all_masks, default_budget, sample_masks
 from proxyspex.spectrum import Spectrum
 

@@ -9,5 +9,15 @@ from .query import ValueFunctionError
 from .spectrum import Spectrum
 
 __version__ = "0.1.0"
-__all__ = ["explain", "ProxySPEX", "Explanation", "Spectrum", "TreeConfig", "QueryCache",
-           "ValueFunctionError", "interaction_values", "INDICES", "games"]
+__all__ = [
+           "INDICES",
+           "Explanation",
+           "ProxySPEX",
+           "QueryCache",
+           "Spectrum",
+           "TreeConfig",
+           "ValueFunctionError",
+           "explain",
+           "games",
+           "interaction_values",
+]

@@ -8,7 +8,7 @@ Every index is ``Phi(S) = sum_{T ⊇ S} w(|S|, |T|) m(T)`` for a weight ``w`` gi
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from math import comb
 
 import numpy as np
@@ -108,7 +108,7 @@ def _ksii(k):
     return weight, 0, k
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bernoulli(j: int) -> float:
     """Bernoulli numbers with B_1 = -1/2."""
     return float(bernoulli(j)[j]) if j != 1 else -0.5

@@ -12,8 +12,8 @@ Conventions (x_i = 1 keeps feature i):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from itertools import combinations
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,18 +50,18 @@ class Spectrum:
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, n: int, terms: Mapping[tuple, float], basis: str = "fourier") -> "Spectrum":
+    def from_dict(cls, n: int, terms: Mapping[tuple, float], basis: str = "fourier") -> Spectrum:
         """Build from ``{(i, j, ...): value}``; ``()`` is the constant term."""
         return cls(n, terms_to_support(list(terms), n), list(terms.values()), basis=basis)
 
     @classmethod
-    def from_terms(cls, n: int, terms: np.ndarray, values, basis: str = "fourier") -> "Spectrum":
+    def from_terms(cls, n: int, terms: np.ndarray, values, basis: str = "fourier") -> Spectrum:
         """Build from a ``(s, d)`` int array of sorted feature indices, all of degree d."""
         terms = np.asarray(terms, dtype=np.int64).reshape(len(values), -1)
         return cls(n, _rows_to_csr(terms, n), values, basis=basis)
 
     @classmethod
-    def from_table(cls, table: np.ndarray, tol: float = 0.0) -> "Spectrum":
+    def from_table(cls, table: np.ndarray, tol: float = 0.0) -> Spectrum:
         """Exact Fourier spectrum of a full table of 2^n values (fast Walsh-Hadamard transform).
 
         Row s of the table is the mask whose bit i (of s) keeps feature i.
@@ -80,7 +80,7 @@ class Spectrum:
         return cls(n, rows.astype(bool), coef[keep])
 
     @classmethod
-    def zero(cls, n: int, basis: str = "fourier") -> "Spectrum":
+    def zero(cls, n: int, basis: str = "fourier") -> Spectrum:
         return cls(n, sp.csr_matrix((0, n), dtype=bool), np.zeros(0), basis=basis)
 
     # -- views ----------------------------------------------------------------------------
@@ -115,12 +115,12 @@ class Spectrum:
             rows = self.support[select].indices.reshape(select.size, int(d))
             yield int(d), rows, self.values[select]
 
-    def select(self, keep) -> "Spectrum":
+    def select(self, keep) -> Spectrum:
         """Keep the terms picked by a boolean mask or index array."""
         keep = np.asarray(keep)
         return Spectrum(self.n, self.support[keep], self.values[keep], basis=self.basis)
 
-    def truncate(self, max_order: int) -> "Spectrum":
+    def truncate(self, max_order: int) -> Spectrum:
         """Drop every term of order above ``max_order``."""
         return self.select(self.degrees <= max_order)
 
@@ -165,26 +165,26 @@ class Spectrum:
         return (counts == degrees[None, :]).astype(float)
 
     # -- change of basis ------------------------------------------------------------------
-    def to_moebius(self) -> "Spectrum":
+    def to_moebius(self) -> Spectrum:
         """m(T) = (-2)^{|T|} sum_{k ⊇ T} F(k)."""
         if self.basis == "moebius":
             return self
         return superset_sum(self, lambda s, t: (-2.0) ** s, basis="moebius")
 
-    def to_fourier(self) -> "Spectrum":
+    def to_fourier(self) -> Spectrum:
         """F(k) = (-1)^{|k|} sum_{T ⊇ k} m(T) / 2^{|T|}."""
         if self.basis == "fourier":
             return self
         return superset_sum(self, lambda s, t: (-1.0) ** s * 0.5 ** t, basis="fourier")
 
     # -- arithmetic -----------------------------------------------------------------------
-    def __add__(self, other: "Spectrum") -> "Spectrum":
+    def __add__(self, other: Spectrum) -> Spectrum:
         if other.n != self.n or other.basis != self.basis:
             raise ValueError("can only add spectra with the same n and basis")
         return Spectrum(self.n, sp.vstack([self.support, other.support]),
                         np.concatenate([self.values, other.values]), basis=self.basis)
 
-    def __mul__(self, scale: float) -> "Spectrum":
+    def __mul__(self, scale: float) -> Spectrum:
         return Spectrum(self.n, self.support, self.values * float(scale), basis=self.basis)
 
     __rmul__ = __mul__

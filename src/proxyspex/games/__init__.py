@@ -10,6 +10,20 @@ from .sentiment import LABELLED_REVIEWS, SENTIMENT_PROMPT, Sentiment, sentiment_
 from .synthetic import DoubleNegativeGame, SpectrumGame, SyntheticGame, hierarchical_spectrum
 from .text import Segmentation, from_units, segment
 
-__all__ = ["Game", "SpectrumGame", "SyntheticGame", "DoubleNegativeGame", "hierarchical_spectrum",
-           "Generation", "Sentiment", "RAG", "sentiment_accuracy", "LABELLED_REVIEWS", "SENTIMENT_PROMPT",
-           "RAG_PROMPT", "Segmentation", "segment", "from_units"]
+__all__ = [
+           "LABELLED_REVIEWS",
+           "RAG",
+           "RAG_PROMPT",
+           "SENTIMENT_PROMPT",
+           "DoubleNegativeGame",
+           "Game",
+           "Generation",
+           "Segmentation",
+           "Sentiment",
+           "SpectrumGame",
+           "SyntheticGame",
+           "from_units",
+           "hierarchical_spectrum",
+           "segment",
+           "sentiment_accuracy",
+]
