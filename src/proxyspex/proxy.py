@@ -19,7 +19,8 @@ from threadpoolctl import threadpool_limits
 from .spectrum import Spectrum
 from .trees import booster_spectrum
 
-SMALL_SAMPLE = 1000  # below this many masks the refit is chosen by 5-fold CV, not one split
+SMALL_SAMPLE = 1000  # below this many masks the refit is also judged on EXTRA_FOLDS more folds
+EXTRA_FOLDS = 4
 MAX_REFIT_TERMS = 3000  # the refit factorises a Gram matrix of this size
 ALPHAS = np.logspace(-3, 1, 5)  # ridge penalties, relative to the mean eigenvalue of the Gram
 
@@ -127,7 +128,7 @@ def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stop
 
     folds = [(np.flatnonzero(~val), np.flatnonzero(val), ranked(spectrum))]
     if m < SMALL_SAMPLE:  # one split is too noisy a judge here, and more trees are cheap
-        for chunk in np.array_split(rng.permutation(m), 4):
+        for chunk in np.array_split(rng.permutation(m), EXTRA_FOLDS):
             train = np.setdiff1d(np.arange(m), chunk)
             folds.append((train, chunk, ranked(trees_on(train))))
         spectrum = trees_on(np.arange(m))
