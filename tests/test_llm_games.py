@@ -6,6 +6,7 @@ touches the user's cache. About 35 s on 2 CPU cores, 20 s of it the dequantizati
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def model_cache(tmp_path_factory) -> Path:
     try:
         default_gguf_path()  # finds the package's file without importing it
     except (ImportError, FileNotFoundError) as err:
+        if os.environ.get("CI"):  # CI installs the model package: a missing one is a failure there
+            raise
         pytest.skip(str(err))
     return tmp_path_factory.mktemp("llm-cache")
 
