@@ -55,12 +55,6 @@ class Spectrum:
         return cls(n, terms_to_support(list(terms), n), list(terms.values()), basis=basis)
 
     @classmethod
-    def from_terms(cls, n: int, terms: np.ndarray, values, basis: str = "fourier") -> Spectrum:
-        """Build from a ``(s, d)`` int array of sorted feature indices, all of degree d."""
-        terms = np.asarray(terms, dtype=np.int64).reshape(len(values), -1)
-        return cls(n, _rows_to_csr(terms, n), values, basis=basis)
-
-    @classmethod
     def from_table(cls, table: np.ndarray, tol: float = 0.0) -> Spectrum:
         """Exact Fourier spectrum of a full table of 2^n values (fast Walsh-Hadamard transform).
 
