@@ -6,8 +6,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    """One dequantized copy of the default model for the whole session."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def private_cache_dir(tmp_path, monkeypatch):
+def private_cache_dir(tmp_path, monkeypatch, model_dir):
     """No test touches the user's cache."""
     monkeypatch.setenv("PROXYSPEX_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PROXYSPEX_MODEL_DIR", str(model_dir))
     return tmp_path / "cache"

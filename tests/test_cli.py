@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 import proxyspex as px
 from proxyspex.cli import main
 from proxyspex.report import render_html
@@ -32,3 +34,22 @@ def test_report_escapes_names():
     page = render_html(result)
     units = page.split('id="units">')[1].split("</div>")[0]
     assert "&lt;b&gt;" in units and "&amp;" in units and "<b>" not in units
+
+
+def test_rag_task_from_a_documents_file(tmp_path, capsys):
+    pytest.importorskip("torch")
+    docs = tmp_path / "docs.txt"
+    docs.write_text("The author's first name is Maria.\n\nThe author's last name is Okafor.\n"
+                    '{"text": "The book was published in 2019."}\n')
+    out = tmp_path / "rag.html"
+    code = main(["explain", "--task", "rag", "--question", "What is the full name of the author?",
+                 "--docs", str(docs), "--budget", "8", "--top", "3", "--out", str(out), "--no-cache"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "8 queries" in printed and "faithfulness R^2 = 1.000" in printed  # 2^3 masks: exact
+    assert "Okafor" in out.read_text()
+
+
+def test_rag_task_needs_its_arguments(capsys):
+    assert main(["explain", "--task", "rag", "--question", "Who?"]) == 2
+    assert "--docs" in capsys.readouterr().err

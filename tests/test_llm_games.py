@@ -38,27 +38,27 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="module")
-def model_cache(tmp_path_factory) -> Path:
+def model_cache(model_dir) -> Path:
     try:
         default_gguf_path()  # finds the package's file without importing it
     except (ImportError, FileNotFoundError) as err:
         if os.environ.get("CI"):  # CI installs the model package: a missing one is a failure there
             raise
         pytest.skip(str(err))
-    return tmp_path_factory.mktemp("llm-cache")
+    return model_dir
 
 
 @pytest.fixture(scope="module")
 def lm(model_cache) -> LocalLM:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PROXYSPEX_CACHE_DIR", str(model_cache))
+        patch.setenv("PROXYSPEX_MODEL_DIR", str(model_cache))
         return LocalLM()
 
 
 @pytest.fixture(scope="module")
 def lm32(lm, model_cache) -> LocalLM:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PROXYSPEX_CACHE_DIR", str(model_cache))
+        patch.setenv("PROXYSPEX_MODEL_DIR", str(model_cache))
         return LocalLM(dtype="float32")
 
 
@@ -91,13 +91,13 @@ def test_moebius_helper_on_a_known_function():
 
 
 def test_fp32_copy_is_written_once_and_reloads_in_seconds(lm, model_cache):
-    copies = list((model_cache / "models").iterdir())
+    copies = list(model_cache.iterdir())
     assert len(copies) == 1 and not copies[0].name.startswith(".tmp")
     assert "quantization_config" not in (copies[0] / "config.json").read_text()
     clear_loaded()
     start = time.perf_counter()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PROXYSPEX_CACHE_DIR", str(model_cache))
+        patch.setenv("PROXYSPEX_MODEL_DIR", str(model_cache))
         again = LocalLM(dtype=lm.dtype)
     assert time.perf_counter() - start < 15
     assert again.fingerprint == lm.fingerprint
@@ -200,7 +200,7 @@ def test_generation_scores_its_own_greedy_answer(lm):
 
 
 def test_local_directory_is_a_model(lm, model_cache):
-    copy = next((model_cache / "models").iterdir())
+    copy = next(model_cache.iterdir())
     by_path = LocalLM(copy, dtype=lm.dtype)
     assert by_path.fingerprint.startswith("dir:")
     prompts = ["Review: great\nSentiment:"]

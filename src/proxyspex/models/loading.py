@@ -90,7 +90,9 @@ def gguf_fp32_copy(gguf: Path, cache_dir: Path | None = None, digest: str | None
     The copy is written to a temporary directory and renamed into place, so a crash
     never leaves a half-written copy behind.
     """
-    root = (cache_dir or user_cache_dir()) / "models"
+    # PROXYSPEX_MODEL_DIR moves only the model copies (tests share one across query caches)
+    root = Path(cache_dir) / "models" if cache_dir else Path(os.environ.get("PROXYSPEX_MODEL_DIR")
+                                                               or user_cache_dir() / "models")
     target = root / f"{gguf.stem}-{digest or _file_digest(gguf)}"
     if (target / "config.json").is_file():
         return target
