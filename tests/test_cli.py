@@ -29,6 +29,12 @@ def test_console_script_entry_point():
     assert result.returncode == 0 and "explain" in result.stdout
 
 
+def test_explanation_writes_its_own_report(tmp_path):
+    result = px.explain(px.games.DoubleNegativeGame(), budget=64, cache=False)
+    page = result.to_html(tmp_path / "r.html", title="dn").read_text()
+    assert "<title>dn</title>" in page and "never × fails" in page
+
+
 def test_report_escapes_names():
     result = px.explain(lambda X: X[:, 0] * 1.0, n=3, feature_names=["<b>", "&", "ok"], cache=False)
     page = render_html(result)

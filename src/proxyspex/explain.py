@@ -71,6 +71,11 @@ class Explanation:
         """Surrogate values on a ``(m, n)`` bool batch of masks."""
         return self.spectrum.predict(masks)
 
+    def to_html(self, path, **kwargs):
+        """Write the self-contained HTML report (see :func:`proxyspex.report.write_html`)."""
+        from .report import write_html  # the report layer sits above this one; import on use
+        return write_html(self, path, **kwargs)
+
     def __repr__(self) -> str:
         return (f"Explanation(n={self.n}, terms={len(self.spectrum)}, faithfulness={self.faithfulness:.3f}, "
                 f"n_queries={self.n_queries})")
