@@ -24,7 +24,8 @@ from proxyspex.masks import sample_masks
 from proxyspex.proxy import TreeConfig, fit_proxy
 
 POLICIES = {
-    "default (depth 3 + 5, lr by size)": None,
+    "default (depth 3, lr by size)": None,
+    "depth 3 + 5, lr by size": [TreeConfig(3), TreeConfig(5)],
     "depth 3, lr 0.3": [TreeConfig(3, 0.3)],
     "depth 3, lr 0.1": [TreeConfig(3, 0.1)],
     "depth 3, lr 0.05": [TreeConfig(3, 0.05)],

@@ -96,7 +96,8 @@ class ProxySPEX:
     budget : number of distinct masks to query; ``None`` samples adaptively in rounds,
         starting near ``n log2 n`` and doubling, until the cross-validated R^2 gains less than
         ``tol`` in two rounds running, reaches ``target_r2``, or ``max_budget`` is spent.
-    max_order : deepest tree, hence highest interaction order found.
+    max_order : deepest tree, hence highest interaction order found. The default 3 is what
+        every tuning run picked (BENCHMARKS.md); a larger value adds that depth to the search.
     energy : ``None`` chooses the kept support by cross-validation; a share such as 0.95
         keeps the smallest support holding that share of the trees' energy (the peers' rule).
     tuning : ``"fast"`` (early-stopped depths 3 and ``max_order``), ``"grid"`` (more depths and
@@ -108,7 +109,7 @@ class ProxySPEX:
     batch_size, progress : how masks are sent to the model and whether a bar is shown.
     """
 
-    def __init__(self, *, budget: int | None = None, max_order: int = 5, energy: float | None = None,
+    def __init__(self, *, budget: int | None = None, max_order: int = 3, energy: float | None = None,
                  tuning: str | list[TreeConfig] = "fast", max_budget: int | None = None, target_r2: float = 0.99,
                  tol: float = 0.01, val_fraction: float = 0.2, random_state: int | None = None,
                  n_jobs: int = 1, cache=None, batch_size: int | None = None, progress: bool | None = None):
