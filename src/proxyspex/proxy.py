@@ -162,7 +162,7 @@ def _candidate_terms(spectrum: Spectrum, n: int, m: int, max_terms: int | None, 
     high = np.flatnonzero(pool.degrees > 1)
     low = low[np.argsort(-np.abs(pool.values[low]), kind="stable")]
     high = high[np.argsort(-np.abs(pool.values[high]), kind="stable")]
-    cap = max_terms or min(MAX_REFIT_TERMS, max(4 * n, m // 2))
+    cap = max_terms or min(MAX_REFIT_TERMS, max(2 * n, m // 4))
     order = np.concatenate([low, high])[:cap]
     return _ordered(pool, order)
 
