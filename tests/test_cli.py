@@ -30,7 +30,7 @@ def test_console_script_entry_point():
 
 
 def test_explanation_writes_its_own_report(tmp_path):
-    result = px.explain(px.games.DoubleNegativeGame(), budget=64, cache=False)
+    result = px.explain(px.games.DoubleNegativeGame(), budget=2 ** 14, cache=False)  # exact
     page = result.to_html(tmp_path / "r.html", title="dn").read_text()
     assert "<title>dn</title>" in page and "never × fails" in page
 
