@@ -100,3 +100,9 @@ def test_finite_values_of_a_bad_batch_are_kept(tmp_path):
 def test_column_vector_output_is_accepted():
     result = px.explain(lambda X: X[:, :1] * 1.0, n=6, budget=64, cache=False)
     assert result.index("shapley")[(0,)] == pytest.approx(1.0)
+
+
+def test_a_cache_path_without_a_key_warns(tmp_path):
+    with pytest.warns(UserWarning, match="cache_key"):
+        px.explain(Counting(), n=10, budget=40, random_state=0, cache=tmp_path / "c.sqlite")
+    assert not (tmp_path / "c.sqlite").exists()

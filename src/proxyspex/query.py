@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -43,6 +44,9 @@ class Queries:
         self.value_function = value_function
         self.n = n
         self.key = key
+        if key is None and cache not in (None, False):
+            warnings.warn("a plain callable has no fingerprint, so its outputs are not persisted; pass "
+                          "cache_key='...' to explain() to use the cache", stacklevel=3)
         self.cache = open_cache(cache) if key is not None else MemoryCache()
         self.batch_size = int(batch_size or getattr(value_function, "batch_size", None) or DEFAULT_BATCH_SIZE)
         self.progress = progress
