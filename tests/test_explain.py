@@ -123,3 +123,10 @@ def test_evaluate_faithfulness_matches_parseval():
     sampled = faithfulness(result, game, n_test=4000, random_state=1)
     assert sampled == pytest.approx(game.r2(result.spectrum), abs=0.03)
     assert abs(result.faithfulness - sampled) < 0.1  # the cross-validated estimate is honest
+
+
+def test_adaptive_first_round_respects_max_budget():
+    calls = []
+    result = px.explain(lambda X: calls.append(len(X)) or X[:, 0] * 1.0, n=30, max_budget=20,
+                        random_state=0, cache=False)
+    assert result.n_queries == sum(calls) == 20

@@ -138,8 +138,9 @@ class ProxySPEX:
         cap = self.budget if self.budget is not None else (self.max_budget or default_budget(n, 10.0))
         if n <= MAX_EXACT_N and cap >= 2 ** n:
             return self._explain_exactly(queries, names)
-        X = _anchors(n, cap)
-        X = np.vstack([X, sample_masks(n, (self.budget or default_budget(n)) - len(X), rng, exclude=X)])
+        X = _anchors(n)
+        first = self.budget or min(default_budget(n), cap)
+        X = np.vstack([X, sample_masks(n, first - len(X), rng, exclude=X)])
         history, configs = [], self._configs()
         while True:
             y = queries(X)
@@ -217,9 +218,9 @@ def resolve_game(game, n, feature_names, cache_key) -> tuple[Callable, int, list
     return game, int(n), names, key
 
 
-def _anchors(n: int, budget: int) -> np.ndarray:
+def _anchors(n: int) -> np.ndarray:
     """The full input and the empty input: worth querying in every explanation."""
-    return np.array([np.ones(n, dtype=bool), np.zeros(n, dtype=bool)])[: 2 if budget >= 2 else 1]
+    return np.array([np.ones(n, dtype=bool), np.zeros(n, dtype=bool)])
 
 
 def _is_int(value) -> bool:
