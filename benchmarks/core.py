@@ -25,16 +25,12 @@ from benchmarks._report import ROOT, header, update_section
 from benchmarks.peers.shapiq_peer import ensure_venv, fit_shapiq_proxyspex
 from proxyspex.games import SyntheticGame
 from proxyspex.masks import sample_masks
-from proxyspex.proxy import fit_proxy
+from proxyspex.proxy import fit_proxy, r2_score
 
 
 def budgets(n: int) -> dict[str, int]:
     nlogn = n * math.log2(n)
     return {"n·log2 n": int(nlogn), "2·n·log2 n": int(2 * nlogn), "8n": 8 * n}
-
-
-def r2(y, pred) -> float:
-    return float(1 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2))
 
 
 def run_point(n: int, budget: int, noise: float, seed: int, venv, peers: bool) -> dict:
@@ -48,13 +44,13 @@ def run_point(n: int, budget: int, noise: float, seed: int, venv, peers: bool) -
     start = time.perf_counter()
     fit = fit_proxy(X, y, random_state=seed)
     row["ours_seconds"] = time.perf_counter() - start
-    row["ours_r2"] = r2(y_test, fit.spectrum.predict(X_test))
+    row["ours_r2"] = r2_score(y_test, fit.spectrum.predict(X_test))
     row["ours_cv_r2"] = fit.faithfulness
     row["ours_terms"] = len(fit.spectrum)
     start = time.perf_counter()
     lasso = LassoCV(cv=5, random_state=seed).fit(X, y)
     row["lasso_seconds"] = time.perf_counter() - start
-    row["lasso_r2"] = r2(y_test, lasso.predict(X_test))
+    row["lasso_r2"] = r2_score(y_test, lasso.predict(X_test))
     if peers:
         for hpo in (False, True):
             peer = fit_shapiq_proxyspex(X, y, X_test, y_test, hpo=hpo, random_state=seed, venv=venv, threads=1)

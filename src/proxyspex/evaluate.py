@@ -5,13 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .masks import sample_masks
+from .proxy import r2_score
 
-
-def r2_score(y: np.ndarray, prediction: np.ndarray) -> float:
-    """R^2 = 1 - sum (y - yhat)^2 / sum (y - mean y)^2."""
-    y, prediction = np.asarray(y, dtype=float), np.asarray(prediction, dtype=float)
-    total = np.sum((y - y.mean()) ** 2)
-    return float(1 - np.sum((y - prediction) ** 2) / total) if total > 0 else float(np.allclose(y, prediction))
+__all__ = ["faithfulness", "r2_score"]
 
 
 def faithfulness(result, f, n_test: int = 1000, random_state: int | None = None) -> float:

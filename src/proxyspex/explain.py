@@ -82,8 +82,8 @@ class Explanation:
 
     def summary(self, k: int = 10, index: str = "moebius") -> str:
         """A short plain-text report."""
-        lines = [f"{len(self.spectrum)} terms from {self.n_queries} queries; faithfulness R^2 = "
-                 f"{self.faithfulness:.3f}", f"top {k} by {index}:"]
+        lines = [(f"{len(self.spectrum)} terms from {self.n_queries} queries; faithfulness R^2 = "
+                  f"{self.faithfulness:.3f}"), f"top {k} by {index}:"]
         lines += [f"  {value:+.4f}  {' × '.join(names)}" for names, value in self.top(k, index=index)]
         return "\n".join(lines)
 

@@ -111,7 +111,7 @@ def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stop
         booster = lgb.train(
             config.params(int((~val).sum()), random_state, n_jobs), train_set, num_boost_round=max_rounds,
             valid_sets=[val_set], callbacks=[lgb.early_stopping(early_stopping, verbose=False)])
-        score = _r2(y[val], booster.predict(Xf[val], num_iteration=booster.best_iteration))
+        score = r2_score(y[val], booster.predict(Xf[val], num_iteration=booster.best_iteration))
         if best is None or score > best[0]:
             best = (score, config, booster)
     tree_r2, config, booster = best
@@ -256,9 +256,11 @@ def refit(support: Spectrum, X: np.ndarray, y: np.ndarray, alpha: float, penalty
     return Spectrum(support.n, terms.support, beta) + constant
 
 
-def _r2(y: np.ndarray, pred: np.ndarray) -> float:
-    denom = np.sum((y - y.mean()) ** 2)
-    return float(1 - np.sum((y - pred) ** 2) / denom) if denom > 0 else float(np.allclose(y, pred))
+def r2_score(y: np.ndarray, prediction: np.ndarray) -> float:
+    """R^2 = 1 - sum (y - yhat)^2 / sum (y - mean y)^2."""
+    y, prediction = np.asarray(y, dtype=float), np.asarray(prediction, dtype=float)
+    total = np.sum((y - y.mean()) ** 2)
+    return float(1 - np.sum((y - prediction) ** 2) / total) if total > 0 else float(np.allclose(y, prediction))
 
 
 def _lightgbm():
