@@ -1,16 +1,82 @@
-"""Faithfulness of an explanation against the model it explains."""
+"""How good an explanation is: faithfulness, feature removal and Shapley recall."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 
 from .masks import sample_masks
 from .proxy import r2_score
+from .selection import most_influential_removal
 
-__all__ = ["faithfulness", "r2_score"]
+__all__ = ["RemovalCurve", "faithfulness", "r2_score", "removal_curve", "shapley_recall"]
 
 
 def faithfulness(result, f, n_test: int = 1000, random_state: int | None = None) -> float:
     """R^2 of ``result``'s surrogate on ``n_test`` fresh uniform masks of ``f`` (queries f)."""
     masks = sample_masks(result.n, n_test, np.random.default_rng(random_state))
     return r2_score(np.asarray(f(masks), dtype=float).reshape(-1), result.predict(masks))
+
+
+class RemovalCurve(NamedTuple):
+    """For each k: the features removed, the surrogate's predicted value and the model's change."""
+
+    k: np.ndarray
+    removed: list[tuple[int, ...]]
+    predicted: np.ndarray  # surrogate value with the k features removed
+    value: np.ndarray  # model value with them removed
+    change: np.ndarray  # |f(all) - f(removed)| / |f(all)| (or unscaled when relative=False)
+
+
+def removal_curve(result, f, ks: Iterable[int] = range(1, 11), *, relative: bool = True) -> RemovalCurve:
+    """Remove the k features the surrogate says matter most, and measure the model's real change.
+
+    The pick accounts for interactions: for each k it is the set whose removal moves the surrogate
+    furthest from its value on the full input (:func:`proxyspex.selection.most_influential_removal`).
+    ``f`` is queried once, on all picked masks and the full input together.
+    """
+    ks = np.array(list(ks), dtype=int)
+    if len(ks) == 0 or ks.min() < 0 or ks.max() > result.n:
+        raise ValueError(f"ks must be removal sizes between 0 and n={result.n}, got {ks.tolist()}")
+    picks = [most_influential_removal(result.spectrum, int(k)) for k in ks]
+    masks = np.ones((len(ks) + 1, result.n), dtype=bool)
+    for row, (removed, _) in enumerate(picks, start=1):
+        masks[row, list(removed)] = False
+    values = np.asarray(f(masks), dtype=float).reshape(-1)
+    full, removed_values = values[0], values[1:]
+    change = np.abs(full - removed_values)
+    if relative:
+        if full == 0:
+            raise ValueError("f(all features) is 0, so the relative change is undefined; use relative=False")
+        change = change / abs(full)
+    return RemovalCurve(ks, [removed for removed, _ in picks], np.array([v for _, v in picks]),
+                        removed_values, change)
+
+
+def shapley_recall(estimate, truth, k: int = 10) -> float:
+    """Share of the ``k`` features with the largest |Shapley value| in ``truth`` that ``estimate`` also ranks top ``k``.
+
+    Each argument is an :class:`~proxyspex.explain.Explanation`, a ``{(i,): value}`` dict, or a
+    length-n array of values.
+    """
+    est, tru = _shapley_vector(estimate), _shapley_vector(truth)
+    if len(est) != len(tru):
+        raise ValueError(f"estimate has {len(est)} features and truth has {len(tru)}")
+    if not 1 <= k <= len(tru):
+        raise ValueError(f"k must be between 1 and the number of features ({len(tru)}), got {k!r}")
+    top = lambda v: set(np.argsort(-np.abs(v), kind="stable")[:k].tolist())  # noqa: E731
+    return len(top(est) & top(tru)) / k
+
+
+def _shapley_vector(values) -> np.ndarray:
+    if hasattr(values, "index") and hasattr(values, "spectrum"):
+        values = values.index("shapley")
+    if isinstance(values, Mapping):
+        n = 1 + max((i for (i,) in values), default=-1)
+        vector = np.zeros(n)
+        for (i,), v in values.items():
+            vector[i] = v
+        return vector
+    return np.asarray(values, dtype=float).reshape(-1)

@@ -179,14 +179,9 @@ class ProxySPEX:
     def _check_params(self, n: int) -> None:
         if not _is_int(self.max_order) or self.max_order < 1:
             raise ValueError(f"max_order must be a positive integer, got {self.max_order!r}")
-        needed = min(MIN_BUDGET, 2 ** n) if n < 63 else MIN_BUDGET
         for name in ("budget", "max_budget"):
-            value = getattr(self, name)
-            if value is not None and not _is_int(value):
-                raise TypeError(f"{name} must be an integer number of masks, got {value!r}")
-            if value is not None and value < needed:
-                raise ValueError(f"{name}={value} is below the {needed} masks needed to fit and validate "
-                                 f"the proxy")
+            if getattr(self, name) is not None:
+                check_budget(name, getattr(self, name), n)
         if self.energy is not None and not 0 < self.energy <= 1:
             raise ValueError(f"energy must be in (0, 1], got {self.energy!r}")
         if not 0.05 <= self.val_fraction <= 0.5:
@@ -216,6 +211,15 @@ def resolve_game(game, n, feature_names, cache_key) -> tuple[Callable, int, list
     if key is not None:
         key = f"{key}|n={n}"
     return game, int(n), names, key
+
+
+def check_budget(name: str, value, n: int) -> None:
+    """A budget must be an integer number of masks, enough to fit and validate a surrogate."""
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an integer number of masks, got {value!r}")
+    needed = min(MIN_BUDGET, 2 ** n) if n < 63 else MIN_BUDGET
+    if value < needed:
+        raise ValueError(f"{name}={value} is below the {needed} masks needed to fit and validate the proxy")
 
 
 def _anchors(n: int) -> np.ndarray:
