@@ -61,3 +61,14 @@ def test_shapley_recall():
     assert shapley_recall(exact, [1.0, 1.0, -1.0, 0, 0, 0], k=3) == 1.0
     with pytest.raises(ValueError, match="k must be"):
         shapley_recall(truth, truth, k=0)
+
+
+def test_spectral_hierarchy():
+    from proxyspex.evaluate import spectral_hierarchy
+    spectrum = Spectrum.from_dict(6, {(): 9.0, (0,): 3.0, (0, 1): 2.0, (2, 3): 1.0, (0, 1, 4): 1.0, (5,): 1.0})
+    h = spectral_hierarchy(spectrum, top_k=(2, 5))
+    assert h["top2"] == pytest.approx(13 / 16)  # 9 + 4 of 16, the constant excluded
+    assert h["order1"] == pytest.approx(10 / 16) and h["order2"] == pytest.approx(5 / 16)
+    assert h["order3"] == pytest.approx(1 / 16) and h["order4+"] == 0
+    assert h["subset2"] == 1.0  # (0, 1) with (0,)
+    assert h["subset5"] == pytest.approx(2 / 3)  # (0, 1) and (0, 1, 4) have subsets; (2, 3) has none

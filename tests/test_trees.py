@@ -58,3 +58,20 @@ def test_repeated_feature_on_a_path():
     f, o, d, v = _merge_repeated_features(features, outcomes, np.array([3, 3]), np.array([2.0, 5.0]))
     assert list(d) == [2, 2] and v[0] == 2.0 and v[1] == 0.0  # contradiction: unreachable leaf
     assert list(f[0, :2]) == [0, 1] and list(o[0, :2]) == [1, 0]
+
+
+@pytest.mark.parametrize("forest", [False, True])
+def test_sklearn_trees_spectrum_is_exact(forest):
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.tree import DecisionTreeRegressor
+
+    from proxyspex.trees import sklearn_trees_spectrum
+
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 20)) < 0.5
+    y = X[:, 0] * X[:, 1] * 2.0 - X[:, 5] + rng.normal(0, 0.1, 400)
+    model = (RandomForestRegressor(n_estimators=20, max_depth=5, random_state=0) if forest
+             else DecisionTreeRegressor(max_depth=6, random_state=0)).fit(X, y)
+    spectrum = sklearn_trees_spectrum(model, 20)
+    X_test = rng.random((300, 20)) < 0.5
+    assert np.max(np.abs(spectrum.predict(X_test) - model.predict(X_test))) < 1e-9

@@ -11,7 +11,7 @@ from .masks import sample_masks
 from .proxy import r2_score
 from .selection import most_influential_removal
 
-__all__ = ["RemovalCurve", "faithfulness", "r2_score", "removal_curve", "shapley_recall"]
+__all__ = ["RemovalCurve", "faithfulness", "r2_score", "removal_curve", "shapley_recall", "spectral_hierarchy"]
 
 
 def faithfulness(result, f, n_test: int = 1000, random_state: int | None = None) -> float:
@@ -68,6 +68,29 @@ def shapley_recall(estimate, truth, k: int = 10) -> float:
         raise ValueError(f"k must be between 1 and the number of features ({len(tru)}), got {k!r}")
     top = lambda v: set(np.argsort(-np.abs(v), kind="stable")[:k].tolist())  # noqa: E731
     return len(top(est) & top(tru)) / k
+
+
+def spectral_hierarchy(spectrum, top_k: Iterable[int] = (5, 10, 20)) -> dict[str, float]:
+    """How sparse, low-degree and hierarchical a spectrum is (its constant term excluded).
+
+    Returns ``top{k}``: the share of energy in the k strongest terms; ``order{d}`` (d = 1, 2, 3)
+    and ``order4+``: the share by interaction order; ``subset{k}``: the share of top-k terms of
+    order >= 2 that have a proper, non-empty subset also in the top k (NaN when there is none).
+    """
+    s = spectrum.select(spectrum.degrees > 0)
+    energy = s.values ** 2
+    total = energy.sum() or 1.0
+    order = np.argsort(-energy, kind="stable")
+    out = {f"top{k}": float(energy[order[:k]].sum() / total) for k in top_k}
+    for d in (1, 2, 3):
+        out[f"order{d}"] = float(energy[s.degrees == d].sum() / total)
+    out["order4+"] = float(energy[s.degrees >= 4].sum() / total)
+    terms = s.terms()
+    for k in top_k:
+        top = [frozenset(terms[i]) for i in order[:k]]
+        high = [t for t in top if len(t) >= 2]
+        out[f"subset{k}"] = float(np.mean([any(u and u < t for u in top) for t in high])) if high else float("nan")
+    return out
 
 
 def _shapley_vector(values) -> np.ndarray:

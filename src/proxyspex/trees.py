@@ -148,3 +148,35 @@ def _merge_repeated_features(features, outcomes, depths, values):
         outcomes[r, :len(tests)] = list(tests.values())
         depths[r] = len(tests)
     return features, outcomes, depths, values
+
+
+def sklearn_trees_spectrum(estimator, n: int) -> Spectrum:
+    """Exact Fourier spectrum of a fitted scikit-learn tree regressor or forest on 0/1 masks.
+
+    Forests average their trees, so each tree's leaves are weighted by 1 / (number of trees).
+    A node sends ``x_j <= threshold`` left, so for a threshold in [0, 1) left means x_j = 0.
+    """
+    trees = [estimator] if hasattr(estimator, "tree_") else list(estimator.estimators_)
+    weight = 1.0 / len(trees)
+    paths_f, paths_b, leaf_values = [], [], []
+    for tree in (t.tree_ for t in trees):
+        if np.any((tree.threshold[tree.feature >= 0] < 0) | (tree.threshold[tree.feature >= 0] >= 1)):
+            raise ValueError("a split threshold outside [0, 1) does not separate 0/1 masks")
+        stack = [(0, [], [])]
+        while stack:
+            node, feats, outs = stack.pop()
+            if tree.children_left[node] < 0:
+                paths_f.append(feats)
+                paths_b.append(outs)
+                leaf_values.append(weight * float(tree.value[node].ravel()[0]))
+                continue
+            j = int(tree.feature[node])
+            stack.append((int(tree.children_left[node]), feats + [j], outs + [0]))
+            stack.append((int(tree.children_right[node]), feats + [j], outs + [1]))
+    depth = max(len(p) for p in paths_f)
+    features = np.array([p + [0] * (depth - len(p)) for p in paths_f], dtype=np.int64).reshape(-1, depth)
+    outcomes = np.array([p + [0] * (depth - len(p)) for p in paths_b], dtype=np.int64).reshape(-1, depth)
+    depths = np.array([len(p) for p in paths_f], dtype=np.int64)
+    features, outcomes, depths, values = _merge_repeated_features(features, outcomes, depths,
+                                                                  np.array(leaf_values))
+    return leaves_spectrum(n, features, outcomes, depths, values)

@@ -1,0 +1,1 @@
+"""The seed's experiments, one module each; ``benchmarks/run_all.py`` runs them all."""
