@@ -104,6 +104,15 @@ class LocalLM:
         params = inspect.signature(self.model.base_model.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the weights: a copy sent to another process (a Ray actor) reloads them."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("model", "tokenizer", "_head32")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        loaded = load(self.source, self.dtype, self.device)  # once per process: load() keeps it
+        self.model, self.tokenizer, self._head32 = loaded.model, loaded.tokenizer, loaded.head32
+
     @property
     def fingerprint(self) -> str:
         """Identity of the weights and numeric precision; part of every game's cache key."""
@@ -282,8 +291,16 @@ def _is_oom(err: BaseException) -> bool:
 
 
 def resolve_model(model: LanguageModel | str | os.PathLike | None, **kwargs: Any) -> LanguageModel:
-    """Return ``model`` if it is already a back-end (see :class:`LanguageModel`), else
-    load it as a :class:`LocalLM` (None = the embedded default)."""
+    """Return ``model`` if it is already a back-end (see :class:`LanguageModel`); an
+    ``http(s)://`` URL becomes an :class:`~proxyspex.models.openai.OpenAICompatible` server
+    client; anything else loads as a :class:`LocalLM` (None = the embedded default)."""
     if model is not None and isinstance(model, LanguageModel):
         return model
+    if isinstance(model, str) and model.startswith(("http://", "https://")):
+        from proxyspex.models.openai import OpenAICompatible
+
+        return OpenAICompatible(model, **kwargs)
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        raise TypeError(f"model must be a LanguageModel back-end, a path, a model name or None, "
+                        f"got {type(model).__name__}")
     return LocalLM(model, **kwargs)
