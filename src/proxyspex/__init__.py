@@ -2,7 +2,8 @@
 
 from . import games
 from .cache import QueryCache
-from .explain import Explanation, ProxySPEX, explain
+from .executors import RayExecutor
+from .explain import Explanation, ProxySPEX, explain, explain_many
 from .indices import INDICES, interaction_values
 from .proxy import TreeConfig
 from .query import ValueFunctionError
@@ -14,10 +15,12 @@ __all__ = [
            "Explanation",
            "ProxySPEX",
            "QueryCache",
+           "RayExecutor",
            "Spectrum",
            "TreeConfig",
            "ValueFunctionError",
            "explain",
+           "explain_many",
            "games",
            "interaction_values",
 ]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Callable, Sequence
 from functools import cached_property
 
 import numpy as np
 
+from .executors import LocalExecutor, RayExecutor, import_ray
 from .games.base import check_feature_names
+from .indices import _check_order as check_order
 from .indices import interaction_values, normalize_index
 from .masks import MAX_EXACT_N, MIN_BUDGET, all_masks, default_budget, sample_masks
 from .proxy import TreeConfig, default_configs, fit_proxy
@@ -49,7 +52,7 @@ class Explanation:
         """The values of ``index`` as a sparse :class:`Spectrum` (the fast path for large n)."""
         name = normalize_index(index)
         if name == "moebius":
-            return self.moebius if order is None else self.moebius.truncate(order)
+            return self.moebius if order is None else self.moebius.truncate(check_order(name, order))
         return interaction_values(self.spectrum, name, order)
 
     def index(self, index: str = "shapley", order: int | None = None) -> dict[tuple[int, ...], float]:
@@ -107,12 +110,16 @@ class ProxySPEX:
         machine its spinning threads can slow training by 100x; see BENCHMARKS.md).
     cache : ``None`` (per-user SQLite file), ``False`` (memory only), a path, or a QueryCache.
     batch_size, progress : how masks are sent to the model and whether a bar is shown.
+    executor : ``"local"`` (this process), ``"ray"`` (batches spread over a pool of Ray actors,
+        one per cluster CPU), or a :class:`~proxyspex.executors.RayExecutor` for a pool size
+        or per-actor resources. The results are the same for the same ``random_state``.
     """
 
     def __init__(self, *, budget: int | None = None, max_order: int = 3, energy: float | None = None,
                  tuning: str | list[TreeConfig] = "fast", max_budget: int | None = None, target_r2: float = 0.99,
                  tol: float = 0.01, val_fraction: float = 0.2, random_state: int | None = None,
-                 n_jobs: int = 1, cache=None, batch_size: int | None = None, progress: bool | None = None):
+                 n_jobs: int = 1, cache=None, batch_size: int | None = None, progress: bool | None = None,
+                 executor: str | LocalExecutor | RayExecutor = "local"):
         self.budget = budget
         self.max_order = max_order
         self.energy = energy
@@ -126,6 +133,7 @@ class ProxySPEX:
         self.cache = cache
         self.batch_size = batch_size
         self.progress = progress
+        self.executor = executor
 
     def explain(self, game, *, n: int | None = None, feature_names: Sequence[str] | None = None,
                 cache_key: str | None = None) -> Explanation:
@@ -133,7 +141,13 @@ class ProxySPEX:
         value_function, n, names, key = resolve_game(game, n, feature_names, cache_key)
         self._check_params(n)
         queries = Queries(value_function, n, key=key, cache=self.cache, batch_size=self.batch_size,
-                          progress=self.progress)
+                          progress=self.progress, executor=self.executor)
+        try:
+            return self._explain(queries, n, names)
+        finally:
+            queries.close()
+
+    def _explain(self, queries: Queries, n: int, names: list[str]) -> Explanation:
         rng = np.random.default_rng(self.random_state)
         cap = self.budget if self.budget is not None else (self.max_budget or default_budget(n, 10.0))
         if n <= MAX_EXACT_N and cap >= 2 ** n:
@@ -182,16 +196,51 @@ class ProxySPEX:
         for name in ("budget", "max_budget"):
             if getattr(self, name) is not None:
                 check_budget(name, getattr(self, name), n)
-        if self.energy is not None and not 0 < self.energy <= 1:
+        if self.energy is not None and not (isinstance(self.energy, numbers.Real) and 0 < self.energy <= 1):
             raise ValueError(f"energy must be in (0, 1], got {self.energy!r}")
-        if not 0.05 <= self.val_fraction <= 0.5:
+        if not (isinstance(self.val_fraction, numbers.Real) and 0.05 <= self.val_fraction <= 0.5):
             raise ValueError(f"val_fraction must be in [0.05, 0.5], got {self.val_fraction!r}")
+        for name in ("target_r2", "tol"):
+            if not isinstance(getattr(self, name), numbers.Real):
+                raise TypeError(f"{name} must be a real number, got {getattr(self, name)!r}")
+        if not (self.random_state is None or isinstance(self.random_state, np.random.Generator)
+                or (_is_int(self.random_state) and self.random_state >= 0)):
+            raise ValueError(f"random_state must be None or a non-negative integer, got {self.random_state!r}")
 
 
 def explain(game, *, n: int | None = None, budget: int | None = None, feature_names: Sequence[str] | None = None,
             cache_key: str | None = None, **params) -> Explanation:
     """Explain ``game`` (a Game, or a callable with ``n=``) with :class:`ProxySPEX` (``params`` go to it)."""
     return ProxySPEX(budget=budget, **params).explain(game, n=n, feature_names=feature_names, cache_key=cache_key)
+
+
+def explain_many(games: Sequence, *, executor: str = "local", **params) -> list[Explanation]:
+    """Explain every game with the same parameters; with ``executor="ray"``, as parallel Ray tasks.
+
+    ``params`` are those of :func:`explain` (``n``, ``budget``, ``random_state``, ``cache``, ...),
+    applied to each game, so the result equals ``[explain(g, **params) for g in games]``. Each Ray
+    task queries its game in its own process and opens the cache itself: pass ``cache`` as a
+    path (or None, the per-user file) that every worker can reach; SQLite's WAL mode lets them
+    write at once.
+    """
+    games = list(games)
+    if executor == "local":
+        return [explain(game, **params) for game in games]
+    if executor != "ray":
+        raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
+    ray = import_ray()
+    cache = params.get("cache")
+    if cache is not None and not isinstance(cache, (bool, str, os.PathLike)):
+        raise TypeError(f"with executor='ray' the cache must be None, a bool or a path every worker can "
+                        f"open, got {type(cache).__name__}")
+    ProxySPEX(**{k: v for k, v in params.items() if k not in _EXPLAIN_ONLY})  # fail on bad parameters here
+    if not ray.is_initialized():
+        ray.init()
+    task = ray.remote(explain).options(num_cpus=params.get("n_jobs", 1))
+    return ray.get([task.remote(game, **params) for game in games])
+
+
+_EXPLAIN_ONLY = ("n", "feature_names", "cache_key")
 
 
 def resolve_game(game, n, feature_names, cache_key) -> tuple[Callable, int, list[str], str | None]:
@@ -206,7 +255,8 @@ def resolve_game(game, n, feature_names, cache_key) -> tuple[Callable, int, list
         raise TypeError("n is required when game is a plain callable: explain(f, n=...)")
     if not _is_int(n) or n < 1:
         raise ValueError(f"n must be a positive integer (the number of features), got {n!r}")
-    names = check_feature_names(feature_names or getattr(game, "feature_names", None), int(n))
+    names = check_feature_names(feature_names if feature_names is not None else getattr(game, "feature_names", None),
+                                int(n))
     key = cache_key if cache_key is not None else getattr(game, "fingerprint", None)
     if key is not None:
         key = f"{key}|n={n}"

@@ -37,15 +37,31 @@ def sample_masks(n: int, m: int, rng: np.random.Generator, exclude: np.ndarray |
             raise ValueError(f"cannot draw {m} new masks: only {free.size} of the 2^{n} are left")
         s = rng.choice(free, size=m, replace=False)
         return ((s[:, None] >> np.arange(n)[None, :]) & 1).astype(bool)
-    seen = set(mask_keys(exclude))
+    taken = _row_keys(exclude)
     chosen: list[np.ndarray] = []
-    while len(chosen) < m:
-        draw = rng.random((m - len(chosen) + 8, n)) < 0.5
-        for row, key in zip(draw, mask_keys(draw)):
-            if key not in seen and len(chosen) < m:
-                seen.add(key)
-                chosen.append(row)
-    return np.array(chosen, dtype=bool).reshape(-1, n)
+    while (count := sum(len(c) for c in chosen)) < m:
+        draw = _uniform_rows(rng, m - count + 8, n)
+        keys = _row_keys(draw)
+        first = np.sort(np.unique(keys, return_index=True)[1])  # first copy of each row, in draw order
+        fresh = first[~np.isin(keys[first], taken)][: m - count]
+        chosen.append(draw[fresh])
+        taken = np.concatenate([taken, keys[fresh]])
+    return np.concatenate(chosen) if chosen else np.zeros((0, n), dtype=bool)
+
+
+def _uniform_rows(rng: np.random.Generator, m: int, n: int, chunk_bytes: int = 2 ** 26) -> np.ndarray:
+    """``rng.random((m, n)) < 0.5`` without the ``(m, n)`` float temporary (same stream, chunked rows)."""
+    out = np.empty((m, n), dtype=bool)
+    step = max(1, chunk_bytes // (8 * n))
+    for start in range(0, m, step):
+        out[start:start + step] = rng.random((min(step, m - start), n)) < 0.5
+    return out
+
+
+def _row_keys(X: np.ndarray) -> np.ndarray:
+    """One comparable, sortable key (packed bits) per row."""
+    packed = np.ascontiguousarray(np.packbits(X, axis=1))
+    return packed.view(np.dtype((np.void, max(packed.shape[1], 1)))).ravel()
 
 
 def mask_keys(X: np.ndarray) -> list[bytes]:

@@ -8,11 +8,13 @@ budgets still split and are not overfitted by a few big steps.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, lasso_path
 from threadpoolctl import threadpool_limits
 
@@ -24,6 +26,9 @@ EXTRA_FOLDS = 4
 FOLD_SPEEDUP = 3.0  # CV folds' rankers: this many times the learning rate, for that many fewer rounds
 MAX_REFIT_TERMS = 3000  # the refit factorises a Gram matrix of this size
 ALPHAS = np.logspace(-3, 1, 5)  # ridge penalties, relative to the mean eigenvalue of the Gram
+# Binning: every TreeConfig can train on one Dataset; bins of 0/1 features need few sample rows (a feature
+# constant in 5000 uniform masks has probability 2^-4999), and sampling every row cost 1 GiB at n = 5000
+DATASET_PARAMS = {"verbosity": -1, "min_data_in_bin": 1, "feature_pre_filter": False, "bin_construct_sample_cnt": 5000}
 
 
 @dataclass
@@ -89,10 +94,15 @@ def fit_proxy(
     ``energy=None`` chooses the support size on the validation fold; a share such as 0.95
     keeps the fewest strongest terms holding that share of the trees' energy instead.
     """
+    # squares of |y| beyond 1e100 overflow (and below 1e-100 underflow): fit y / 2^k, exactly, then scale back
+    peak = float(np.max(np.abs(y), initial=0.0))
+    scale = 2.0 ** round(np.log2(peak)) if peak > 1e100 or 0 < peak < 1e-100 else 1.0
     with threadpool_limits(limits=n_jobs):
-        return _fit_proxy(X, y, max_order=max_order, configs=configs, val_fraction=val_fraction,
-                          max_rounds=max_rounds, early_stopping=early_stopping, max_terms=max_terms,
-                          energy=energy, random_state=random_state, n_jobs=n_jobs)
+        fit = _fit_proxy(X, y / scale, max_order=max_order, configs=configs, val_fraction=val_fraction,
+                         max_rounds=max_rounds, early_stopping=early_stopping, max_terms=max_terms,
+                         energy=energy, random_state=random_state, n_jobs=n_jobs)
+    fit.spectrum = fit.spectrum * scale if scale != 1.0 else fit.spectrum
+    return fit
 
 
 def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stopping, max_terms, energy,
@@ -102,18 +112,19 @@ def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stop
     m, n = X.shape
     val = np.zeros(m, dtype=bool)
     val[rng.permutation(m)[: max(2, int(round(val_fraction * m)))]] = True
-    Xf = X.astype(np.float32)
-    train_set = lgb.Dataset(Xf[~val], y[~val], free_raw_data=False, params={"verbosity": -1})
-    val_set = train_set.create_valid(Xf[val], y[val])
+    # LightGBM bins the float copies and frees them: no (m, n) float array outlives this step
+    train_set = lgb.Dataset(X[~val].astype(np.float32), y[~val], params=DATASET_PARAMS).construct()
+    val_set = lgb.Dataset(X[val].astype(np.float32), y[val], reference=train_set, params=DATASET_PARAMS).construct()
 
     best = None
     for config in configs or default_configs(max_order):
         booster = lgb.train(
             config.params(int((~val).sum()), random_state, n_jobs), train_set, num_boost_round=max_rounds,
             valid_sets=[val_set], callbacks=[lgb.early_stopping(early_stopping, verbose=False)])
-        score = r2_score(y[val], booster.predict(Xf[val], num_iteration=booster.best_iteration))
+        score = r2_score(y[val], _predict(booster, X[val], num_iteration=booster.best_iteration))
         if best is None or score > best[0]:
             best = (score, config, booster)
+    del train_set, val_set
     tree_r2, config, booster = best
     n_trees = booster.best_iteration or booster.num_trees()
     spectrum = booster_spectrum(booster, n, num_iteration=booster.best_iteration)
@@ -125,7 +136,7 @@ def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stop
         """The winning configuration on other rows, in fewer bigger steps: each fold ranks terms itself."""
         params = config.params(rows.size, random_state, n_jobs)
         params["learning_rate"] = min(1.0, params["learning_rate"] * FOLD_SPEEDUP)
-        fold_booster = lgb.train(params, lgb.Dataset(Xf[rows], y[rows], params={"verbosity": -1}),
+        fold_booster = lgb.train(params, lgb.Dataset(X[rows].astype(np.float32), y[rows], params=DATASET_PARAMS),
                                  num_boost_round=max(1, int(np.ceil(n_trees / FOLD_SPEEDUP))))
         return booster_spectrum(fold_booster, n)
 
@@ -200,27 +211,36 @@ def select_support(X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, n
     l1_alphas = None
     errors: dict[tuple, list[float]] = {}
     for train, val, candidates in folds:
-        Phi = candidates.design_matrix(X)[:, :total]
+        leading = _ordered(candidates, np.arange(total))
+        A, B = leading.design_matrix(X[train]), leading.design_matrix(X[val])  # column-major: no copies below
+        mean = A.mean(axis=0)
+        A -= mean
+        B -= mean
         if l1_alphas is None:  # one LASSO grid for all folds, from the first
-            centered = Phi[train, :l1_size] - Phi[train, :l1_size].mean(axis=0)
-            l1_max = np.max(np.abs(centered.T @ (y[train] - y[train].mean()))) / len(train)
+            l1_max = np.max(np.abs(A[:, :l1_size].T @ (y[train] - y[train].mean()))) / len(train)
             l1_alphas = np.geomspace(l1_max, l1_max * 1e-3, 12) if l1_max > 0 else np.array([1e-8])
-        for key, pred in _fold_predictions(Phi, y, train, val, sizes, alphas, l1_size, l1_alphas):
+        for key, pred in _fold_predictions(A, B, y[train], sizes, alphas, l1_size, l1_alphas):
             errors.setdefault(key, []).append(float(np.sum((y[val] - pred) ** 2)))
     total_ss = sum(float(np.sum((y[val] - y[val].mean()) ** 2)) for _, val, _ in folds)
-    scores = [(1 - sum(sse) / total_ss if total_ss > 0 else 0.0, key) for key, sse in errors.items()
-              if len(sse) == len(folds)]
+    rounding = len(y) * (1e-14 * float(np.max(np.abs(y)))) ** 2  # squared error of float rounding alone
+    # a constant y has no variance to explain: R^2 is 1 for a fit exact to rounding (as in r2_score), else 0
+    scores = [(1 - sum(sse) / total_ss if total_ss > rounding else float(sum(sse) <= rounding), key)
+              for key, sse in errors.items() if len(sse) == len(folds)]
     r2, (penalty, size, alpha) = max(scores, key=lambda s: (s[0], -s[1][1]))
     return {"r2": float(r2), "size": size, "alpha": alpha, "penalty": penalty, "scores": scores}
 
 
-def _fold_predictions(Phi, y, train, val, sizes, alphas, l1_size, l1_alphas):
-    """Validation predictions of every (penalty, size, alpha) candidate fitted on one fold."""
-    mean, y_mean = Phi[train].mean(axis=0), y[train].mean()
-    A, B = Phi[train] - mean, Phi[val] - mean
-    gram, moment = A.T @ A, A.T @ (y[train] - y_mean)
-    _, l1_coefs, _ = lasso_path(A[:, :l1_size], y[train] - y_mean, alphas=l1_alphas,
-                                precompute=gram[:l1_size, :l1_size].copy(), Xy=moment[:l1_size])
+def _fold_predictions(A, B, y_train, sizes, alphas, l1_size, l1_alphas):
+    """Validation predictions of every (penalty, size, alpha) candidate fitted on one fold.
+
+    ``A`` and ``B`` are the train and validation designs, centred by the train means.
+    """
+    y_mean = y_train.mean()
+    gram, moment = A.T @ A, A.T @ (y_train - y_mean)
+    with warnings.catch_warnings():  # weak penalties may stop short of convergence; CV judges them anyway
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _, l1_coefs, _ = lasso_path(A[:, :l1_size], y_train - y_mean, alphas=l1_alphas, copy_X=False,
+                                    precompute=gram[:l1_size, :l1_size].copy(), Xy=moment[:l1_size])
     for alpha, beta in zip(l1_alphas, l1_coefs.T):
         yield ("l1", l1_size, float(alpha)), y_mean + B[:, :l1_size] @ beta
     scale = np.trace(gram) / len(gram)
@@ -261,6 +281,13 @@ def r2_score(y: np.ndarray, prediction: np.ndarray) -> float:
     y, prediction = np.asarray(y, dtype=float), np.asarray(prediction, dtype=float)
     total = np.sum((y - y.mean()) ** 2)
     return float(1 - np.sum((y - prediction) ** 2) / total) if total > 0 else float(np.allclose(y, prediction))
+
+
+def _predict(booster, X: np.ndarray, num_iteration: int | None = None, chunk: int = 8192) -> np.ndarray:
+    """``booster.predict`` on bool masks, converting a chunk of rows to floats at a time."""
+    parts = [booster.predict(X[start:start + chunk].astype(np.float32), num_iteration=num_iteration)
+             for start in range(0, len(X), chunk)]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _lightgbm():

@@ -56,6 +56,8 @@ def check_feature_names(names: Sequence[str] | None, n: int) -> list[str]:
     """Validate user feature names against ``n``."""
     if names is None:
         return default_feature_names(n)
+    if isinstance(names, (str, bytes)):
+        raise TypeError(f"feature_names must be a sequence of names, not one {type(names).__name__}")
     names = [str(name) for name in names]
     if len(names) != n:
         raise ValueError(f"feature_names has {len(names)} entries but n={n}")

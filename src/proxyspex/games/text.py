@@ -104,6 +104,8 @@ def from_units(units: Sequence[str], separator: str = " ") -> Segmentation:
     """A segmentation from units the user gives, joined by ``separator``."""
     if isinstance(units, str):
         raise TypeError("units must be a sequence of str; use segment() to split a string")
+    if isinstance(units, bytes) or not isinstance(units, Sequence):
+        raise TypeError(f"text must be a str or a sequence of str, got {type(units).__name__}")
     units = [str(u) for u in units]
     if not units:
         raise ValueError("units is empty: there are no features to explain")
