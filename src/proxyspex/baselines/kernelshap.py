@@ -1,0 +1,157 @@
+"""KernelSHAP through ``shap.KernelExplainer``, returned as an additive :class:`Explanation`.
+
+A game is shown to shap as a model of its own mask: the background is one all-zeros row
+(the empty mask) and the explained instance is the all-ones row (the full mask). shap builds
+each coalition z as "instance where z = 1, background where z = 0", which is the mask z
+itself, so every coalition shap evaluates is exactly one of our masks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import numbers
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..explain import Explanation, resolve_game
+from ..masks import default_budget, mask_keys
+from ..proxy import r2_score
+from ..query import Queries
+from ..spectrum import Spectrum
+
+SHAP_ANCHORS = 2  # shap evaluates the empty and the full mask besides its nsamples coalitions
+
+
+class KernelSHAP:
+    """Shapley values by KernelSHAP (Lundberg and Lee 2017), computed by shap's KernelExplainer.
+
+    The result's spectrum is the additive surrogate g(x) = φ_0 + Σ_i φ_i x_i with φ_0 = f(∅),
+    so ``.index("shapley")`` returns shap's values and g is exact on the empty and full masks.
+
+    Parameters
+    ----------
+    budget : distinct masks to query (default ``n log2 n``). shap always evaluates the empty
+        and full masks besides its ``nsamples`` coalitions, so ``nsamples = budget - 2``. For
+        n <= 30 shap caps nsamples at 2^n - 2: it then enumerates every coalition and the
+        values are the exact Shapley values.
+    l1_reg : shap's feature selection before the regression. ``False`` (default) is plain
+        KernelSHAP; shap's own default since 0.47, ``"num_features(10)"``, keeps 10 features.
+    random_state : seeds numpy's global generator, which shap samples from, for the duration
+        of the call; the caller's global state is restored afterwards.
+    backend : ``"shap"``, the only implementation.
+    cache, batch_size, progress : as for :class:`~proxyspex.ProxySPEX`.
+
+    ``faithfulness`` is ``nan``: there are no held-out masks (use
+    :func:`proxyspex.evaluate.faithfulness`). ``details["train_r2"]`` is g's R^2 on the masks
+    shap queried, which lean towards very small and very large coalitions.
+    """
+
+    def __init__(self, *, budget: int | None = None, l1_reg: str | float | bool = False,
+                 random_state: int | None = None, backend: str = "shap", cache=None,
+                 batch_size: int | None = None, progress: bool | None = None):
+        self.budget = budget
+        self.l1_reg = l1_reg
+        self.random_state = random_state
+        self.backend = backend
+        self.cache = cache
+        self.batch_size = batch_size
+        self.progress = progress
+
+    def explain(self, game, *, n: int | None = None, feature_names: Sequence[str] | None = None,
+                cache_key: str | None = None) -> Explanation:
+        """Run shap's KernelExplainer on ``game`` and return the additive :class:`Explanation`."""
+        value_function, n, names, key = resolve_game(game, n, feature_names, cache_key)
+        budget = default_budget(n) if self.budget is None else self.budget
+        self._check_params(budget)
+        shap = import_optional("shap")
+        queries = RecordedQueries(Queries(value_function, n, key=key, cache=self.cache,
+                                          batch_size=self.batch_size, progress=self.progress))
+
+        def model(Z: np.ndarray) -> np.ndarray:
+            return queries(np.asarray(Z) > 0.5)
+
+        with seeded_global_numpy(self.random_state):
+            explainer = shap.KernelExplainer(model, np.zeros((1, n)))
+            phi = explainer.shap_values(np.ones((1, n)), nsamples=budget - SHAP_ANCHORS, l1_reg=self.l1_reg,
+                                        silent=True)
+        phi = np.asarray(phi, dtype=float).reshape(n)
+        base = float(np.asarray(explainer.expected_value, dtype=float).reshape(-1)[0])
+        moebius = {(): base, **{(i,): float(phi[i]) for i in range(n)}}
+        spectrum = Spectrum.from_dict(n, moebius, basis="moebius").to_fourier()
+        X, y = queries.distinct()
+        details = {"method": "kernelshap", "backend": self.backend, "nsamples": budget - SHAP_ANCHORS,
+                   "l1_reg": self.l1_reg, "train_r2": r2_score(y, spectrum.predict(X))}
+        return Explanation(spectrum, names, float("nan"), len(X), queries.queries.n_paid, details)
+
+    def _check_params(self, budget) -> None:
+        if self.backend != "shap":
+            raise ValueError(f"backend must be 'shap', got {self.backend!r}")
+        if not isinstance(budget, numbers.Integral) or isinstance(budget, bool):
+            raise TypeError(f"budget must be an integer number of masks, got {budget!r}")
+        if budget < SHAP_ANCHORS + 1:
+            raise ValueError(f"budget={budget} is too small: shap needs the empty and full masks plus at "
+                             f"least one coalition, so budget >= {SHAP_ANCHORS + 1}")
+        check_random_state(self.random_state)
+
+
+class RecordedQueries:
+    """Calls a :class:`~proxyspex.query.Queries` and keeps every mask a peer library asked for."""
+
+    def __init__(self, queries: Queries):
+        self.queries = queries
+        self._masks: list[np.ndarray] = []
+        self._values: list[np.ndarray] = []
+
+    def __call__(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=bool).reshape(-1, self.queries.n)
+        y = self.queries(X)
+        self._masks.append(X)
+        self._values.append(y)
+        return y
+
+    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct masks asked for (first occurrence order) and their values."""
+        if not self._masks:
+            return np.zeros((0, self.queries.n), dtype=bool), np.zeros(0)
+        X, y = np.vstack(self._masks), np.concatenate(self._values)
+        first: dict[bytes, int] = {}
+        for row, key in enumerate(mask_keys(X)):
+            first.setdefault(key, row)
+        rows = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+        return X[rows], y[rows]
+
+
+@contextmanager
+def seeded_global_numpy(random_state: int | None) -> Iterator[None]:
+    """Seed numpy's global generator (used by shap and spectralexplain) and restore it on exit."""
+    if random_state is None:
+        yield
+        return
+    saved = np.random.get_state()
+    np.random.seed(random_state)
+    try:
+        yield
+    finally:
+        np.random.set_state(saved)
+
+
+def check_random_state(random_state) -> None:
+    """The peers seed numpy's legacy global generator, which takes an integer in [0, 2^32)."""
+    if random_state is None:
+        return
+    if not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool):
+        raise TypeError(f"random_state must be None or an integer, got {random_state!r}")
+    if not 0 <= random_state < 2 ** 32:
+        raise ValueError(f"random_state must be in [0, 2**32), got {random_state}")
+
+
+def import_optional(module: str):
+    """Import a peer library of the ``bench`` extra, or say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ModuleNotFoundError(
+            f"this baseline needs the optional package {module!r}: pip install 'proxyspex[bench]'"
+        ) from exc
