@@ -16,12 +16,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="proxyspex", description="Find the feature interactions that drive a model.")
     sub = parser.add_subparsers(dest="command", required=True)
     explain = sub.add_parser("explain", help="explain one input")
-    explain.add_argument("--task", required=True, choices=["sentiment", "rag", "synthetic", "double-negative"])
+    explain.add_argument("--task", required=True, choices=["sentiment", "rag", "synthetic", "double-negative", "data",
+                                                              "heads"])
     explain.add_argument("--text", help="the text to explain (sentiment)")
     explain.add_argument("--question", help="the question (rag)")
     explain.add_argument("--docs", help="file with one document per line, or JSONL with a 'text' field (rag)")
     explain.add_argument("--n", type=int, default=64, help="number of features (synthetic)")
-    explain.add_argument("--model", default=None, help="DEFAULT (embedded SmolLM2-135M-Instruct) or a local HF path")
+    explain.add_argument("--n-train", type=int, default=32, help="training images, one feature each (data)")
+    explain.add_argument("--test-index", type=int, default=0, help="index of the test image in load_digits (data)")
+    explain.add_argument("--layers", default=None, help="comma-separated layers whose heads are features (heads; "
+                         "default: all)")
+    explain.add_argument("--tasks", default=None, help="JSON (lines) file of multiple-choice tasks (heads; default: "
+                         "the shipped set)")
+    explain.add_argument("--prune", type=int, default=3, help="how many heads to suggest pruning (heads)")
+    explain.add_argument("--model", default=None, help="DEFAULT (embedded SmolLM2-135M-Instruct), a local HF path, "
+                         "or an OpenAI-compatible server URL such as http://localhost:8000/v1")
+    explain.add_argument("--api-model", default=None,
+                         help="model name on the --model server (default: the one it lists); key from $OPENAI_API_KEY")
     _common(explain)
     demo = sub.add_parser("demo", help="explain the seed's example end to end")
     _common(demo)
@@ -44,8 +55,19 @@ SEED_REVIEW = ("Her acting never fails to impress. She brings depth and authenti
 def make_game(args: argparse.Namespace):
     from . import games
     model = None if args.model in (None, "DEFAULT") else args.model
+    if getattr(args, "api_model", None):
+        if not str(model or "").startswith(("http://", "https://")):
+            raise ValueError("--api-model needs --model set to a server URL (http:// or https://)")
+        from .models.openai import OpenAICompatible
+        model = OpenAICompatible(model, model=args.api_model)
     if args.task == "double-negative":
         return games.DoubleNegativeGame()
+    if args.task == "data":
+        return games.DataAttribution.digits(args.n_train, test_index=args.test_index, random_state=args.seed)
+    if args.task == "heads":
+        from .games.attention_heads import parse_layers, read_tasks
+        return games.AttentionHeads(model, layers=parse_layers(args.layers),
+                                    tasks=read_tasks(args.tasks) if args.tasks else None)
     if args.task == "synthetic":
         return games.SyntheticGame(args.n, random_state=args.seed)
     if args.task == "sentiment":
@@ -74,6 +96,12 @@ def run(args: argparse.Namespace, game) -> int:
                        progress=True).explain(game)
     print(f"explained {game!r} in {time.perf_counter() - start:.1f} s")
     print(result.summary(args.top, index=args.index))
+    if args.task == "data":
+        from .games.data_attribution import format_pairs
+        print(format_pairs(result, k=args.top))
+    if args.task == "heads":
+        from .games.attention_heads import pruning_summary
+        print(pruning_summary(result, game, k=args.prune))
     if args.out:
         from .report import write_html
         metadata = {"task": args.task, "model": getattr(getattr(game, "model", None), "fingerprint", "n/a")}
