@@ -23,28 +23,29 @@ from benchmarks._report import ROOT, header, update_section
 from benchmarks.experiments import ablation, faithfulness, hierarchy, recall, removal
 from benchmarks.experiments.common import llm_benches, synthetic_benches
 
+SPEX_ORDER = 3  # the same interaction order as ProxySPEX's default max_order
 EXPERIMENTS = ("faithfulness", "removal", "recall", "hierarchy", "ablation")
 
 SETTINGS = {
     "quick": {
-        "synthetic": (32, 64, 128), "reviews": 2, "rag": 1, "seeds": (0, 1), "max_enumerate": 10,
+        "synthetic": (32, 64, 128), "reviews": 3, "documents": 8, "seeds": (0, 1), "max_enumerate": 10,
         "ablation_sizes": (32, 64), "ablation_multiples": (0.5, 1, 2, 4), "spex_levels": (1, 2),
     },
     "full": {
-        "synthetic": (32, 64, 128, 256), "reviews": 4, "rag": 1, "seeds": (0, 1, 2, 3, 4), "max_enumerate": 13,
+        "synthetic": (32, 64, 128, 256), "reviews": 4, "documents": 12, "seeds": (0, 1, 2, 3, 4), "max_enumerate": 13,
         "ablation_sizes": (32, 64, 128), "ablation_multiples": (0.25, 0.5, 1, 2, 4, 8), "spex_levels": (1, 2, 3),
     },
 }
 
 
 def spex_budgets(levels):
-    """SPEX's budgets: its minimum for this n and the next thresholds of its sampling schedule."""
+    """SPEX's budgets: its minimum for this n (sparsity b = 3), then b = 4, ...; empty without the extra."""
     def budgets(n: int) -> list[int]:
         try:
-            from proxyspex.baselines.spex import spex_budget_levels
+            from proxyspex.baselines.spex import spex_num_samples
         except ImportError:
-            return [int(4 * n * math.log2(n))]
-        return spex_budget_levels(n)[: len(levels)]
+            return []
+        return [spex_num_samples(n, 2 + level, SPEX_ORDER) for level in levels]
     return budgets
 
 
@@ -65,7 +66,7 @@ def main(argv=None) -> None:
         parser.error(f"unknown experiments {sorted(unknown)}; choose from {list(EXPERIMENTS)}")
     seed = s["seeds"][0]
     synthetic = synthetic_benches(s["synthetic"], seed=seed)
-    llm = [] if args.no_llm else llm_benches(s["reviews"], s["rag"], args.cache)
+    llm = [] if args.no_llm else llm_benches(s["reviews"], s["documents"], args.cache)
     command = f"python benchmarks/run_all.py --{name}" + (" --no-llm" if args.no_llm else "") + \
         (f" --only {args.only}" if args.only != ",".join(EXPERIMENTS) else "")
     results, started = {}, time.perf_counter()
@@ -81,7 +82,7 @@ def main(argv=None) -> None:
                                                   seed=seed))
     if "removal" in only:
         section("removal", *removal.run(llm + synthetic[:1], budget=lambda n: int(2 * n * math.log2(n)),
-                                        spex_budget=lambda n: spex_budgets(s["spex_levels"])(n)[0], seed=seed))
+                                        spex_budget=lambda n: (spex_budgets(s["spex_levels"])(n) or [None])[0], seed=seed))
     if "recall" in only:
         section("recall", *recall.run(synthetic + small_llm, seeds=s["seeds"]))
     if "hierarchy" in only:

@@ -56,7 +56,7 @@ def proxy_spectrum(name: str, X, y, seed: int) -> Spectrum:
                                        random_state=seed, n_jobs=1).fit(X, y)
         return sklearn_trees_spectrum(forest, n)
     if name == "MLP":
-        mlp = MLPRegressor(hidden_layer_sizes=(128, 64), early_stopping=True, max_iter=500,
+        mlp = MLPRegressor(hidden_layer_sizes=(128, 64), early_stopping=len(y) >= 200, max_iter=500,
                            random_state=seed).fit(X.astype(float), y)
         S = sample_masks(n, MLP_SAMPLES, np.random.default_rng(seed + 1))
         return lasso_spectrum(S, mlp.predict(S.astype(float)), order2_terms(n), seed)
@@ -104,8 +104,8 @@ def run(benches, *, multiples, seed: int, progress=print) -> tuple[str, list[dic
 
 
 def report(rows: list[dict]) -> str:
-    lines = ["Held-out R² by proxy on the same masks (same candidate ranking → CV support → refit after the "
-             "proxy). Cells: R² (fit seconds). Figure `benchmarks/figures/ablation.png`.", ""]
+    lines = [("Held-out R² by proxy on the same masks (same candidate ranking → CV support → refit after the "
+              "proxy). Cells: R² (fit seconds). Figure `benchmarks/figures/ablation.png`."), ""]
     for name in dict.fromkeys(r["input"] for r in rows):
         sub = [r for r in rows if r["input"] == name]
         budgets = sorted({r["inferences"] for r in sub})

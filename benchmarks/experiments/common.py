@@ -15,18 +15,19 @@ import numpy as np
 from proxyspex.baselines import fit_first_order
 from proxyspex.explain import Explanation, resolve_game
 from proxyspex.games import SyntheticGame
-from proxyspex.masks import sample_masks
+from proxyspex.masks import MAX_EXACT_N, sample_masks
 from proxyspex.proxy import fit_proxy, r2_score
 from proxyspex.query import Queries
+from proxyspex.spectrum import Spectrum
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
 
 #: Reviews with negation, contrast and intensifiers: where interactions live.
 REVIEWS = (
     "Her acting never fails to impress.",
+    "Not a single scene felt boring or too long.",
     "The plot was not bad, but the ending was not good either.",
     "I did not expect to love it, yet it won me over completely.",
-    "Not a single scene felt boring or too long.",
 )
 
 #: A question whose answer needs two of the documents together, among distractors.
@@ -68,7 +69,7 @@ class Bench:
         X = np.vstack([X, sample_masks(self.n, m - 2, np.random.default_rng(seed), exclude=X)])
         return X, self.queries(X)
 
-    def test_set(self, m: int = 500, seed: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+    def test_set(self, m: int = 300, seed: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
         X = sample_masks(self.n, min(m, 2 ** min(self.n, 30)), np.random.default_rng(seed))
         return X, self.queries(X)
 
@@ -85,7 +86,12 @@ def explanation(bench: Bench, spectrum, n_queries: int, faithfulness=float("nan"
 
 
 def ours_on(bench: Bench, X, y, seed: int) -> Explanation:
+    """ProxySPEX on these masks; exact (as ``px.explain`` is) when they are all 2^n masks."""
     start = time.perf_counter()
+    if bench.n <= MAX_EXACT_N and len(X) == 2 ** bench.n:
+        table = np.empty(len(X))
+        table[X.astype(np.int64) @ (1 << np.arange(bench.n, dtype=np.int64))] = y
+        return explanation(bench, Spectrum.from_table(table), len(X), 1.0, seconds=time.perf_counter() - start)
     fit = fit_proxy(X, y, random_state=seed)
     return explanation(bench, fit.spectrum, len(X), fit.faithfulness, seconds=time.perf_counter() - start)
 
@@ -98,33 +104,35 @@ def lasso_on(bench: Bench, X, y, seed: int) -> Explanation:
 
 def spex_on(bench: Bench, budget: int, seed: int, max_order: int = 3) -> Explanation | None:
     """SPEX through the authors' package (extra ``bench``); None when it is not installed."""
+    from proxyspex.baselines import SPEX
     try:
-        from proxyspex.baselines import SPEX
-    except ImportError:
+        return SPEX(budget=budget, max_order=max_order, random_state=seed, cache=bench.cache).explain(bench.game)
+    except ModuleNotFoundError:
         return None
-    return SPEX(budget=budget, max_order=max_order, random_state=seed, cache=bench.cache).explain(bench.game)
 
 
 def kernelshap_on(bench: Bench, budget: int, seed: int) -> Explanation | None:
+    """KernelSHAP through shap (extra ``bench``); None when it is not installed."""
+    from proxyspex.baselines import KernelSHAP
     try:
-        from proxyspex.baselines import KernelSHAP
-    except ImportError:
+        return KernelSHAP(budget=budget, random_state=seed, cache=bench.cache).explain(bench.game)
+    except ModuleNotFoundError:
         return None
-    return KernelSHAP(budget=budget, random_state=seed, cache=bench.cache).explain(bench.game)
 
 
 def synthetic_benches(sizes, seed: int = 0, noise: float = 0.0) -> list[Bench]:
-    return [Bench(f"synthetic n={n}", SyntheticGame(n, noise=noise, random_state=seed + n), "synthetic")
+    return [Bench(f"synthetic n={n}", SyntheticGame(n, noise=noise, random_state=seed + n), "synthetic", False)
             for n in sizes]
 
 
-def llm_benches(n_reviews: int, n_rag: int, cache, model=None) -> list[Bench]:
-    """Sentiment games on the first ``n_reviews`` REVIEWS and RAG on the document set (n_rag 0 or 1)."""
+def llm_benches(n_reviews: int, n_documents: int, cache, model=None) -> list[Bench]:
+    """Sentiment games on the first ``n_reviews`` REVIEWS and RAG on the first ``n_documents`` documents."""
     from proxyspex.games import RAG, Sentiment
     benches = [Bench(f"sentiment: {text}", Sentiment(text, model=model), "llm", cache)
                for text in REVIEWS[:n_reviews]]
-    if n_rag:
-        benches.append(Bench("rag: 12 documents", RAG(RAG_QUESTION, list(RAG_DOCUMENTS), model=model), "llm", cache))
+    if n_documents:
+        docs = list(RAG_DOCUMENTS[:n_documents])
+        benches.append(Bench(f"rag: {n_documents} documents", RAG(RAG_QUESTION, docs, model=model), "llm", cache))
     return benches
 
 

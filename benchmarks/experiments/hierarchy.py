@@ -43,11 +43,11 @@ def run(benches, *, max_enumerate: int, seed: int, progress=print) -> tuple[str,
 
 
 def report(rows: list[dict]) -> str:
-    lines = ["Share of non-constant energy in the top-k terms, energy by order, and the direct subset rate "
-             "(top-k terms of order ≥ 2 with a proper subset also in the top-k). "
-             "Figure `benchmarks/figures/hierarchy.png`.", "",
-             "| input | n | spectrum | basis | top-5 | top-10 | top-20 | order 1 | order 2 | order 3 | order ≥4 "
-             "| subset rate top-10 | top-20 |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [("Share of non-constant energy in the top-k terms, energy by order, and the direct subset rate "
+              "(top-k terms of order ≥ 2 with a proper subset also in the top-k). "
+              "Figure `benchmarks/figures/hierarchy.png`."), "",
+             ("| input | n | spectrum | basis | top-5 | top-10 | top-20 | order 1 | order 2 | order 3 | order ≥4 "
+              "| subset rate top-10 | top-20 |"), "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cells = [r[c] for c in ("top5", "top10", "top20", "order1", "order2", "order3", "order4+", "subset10", "subset20")]
         lines.append(f"| {short(r['input'], 40)} | {r['n']} | {r['source']} | {r['basis']} | "

@@ -48,7 +48,7 @@ def run(benches, *, seeds, progress=print) -> tuple[str, list[dict]]:
         truth, how = ground_truth(bench, seeds[0])
         k = min(10, bench.n // 2)
         for alpha in ALPHAS:
-            budget = max(MIN_BUDGET, int(round(alpha * bench.n * math.log2(bench.n))))
+            budget = max(MIN_BUDGET, round(alpha * bench.n * math.log2(bench.n)))
             budget = min(budget, 2 ** bench.n)
             for seed in seeds:
                 X, y = bench.pool(budget, seed)
@@ -64,8 +64,8 @@ def run(benches, *, seeds, progress=print) -> tuple[str, list[dict]]:
 
 
 def report(rows: list[dict], seeds) -> str:
-    lines = [f"Top-k Shapley recall (k = min(10, n/2)), mean over seeds {list(seeds)}, at α·n·log2 n "
-             f"inferences (at least {MIN_BUDGET}). Figure `benchmarks/figures/recall.png`.", "",
+    lines = [(f"Top-k Shapley recall (k = min(10, n/2)), mean over seeds {list(seeds)}, at α·n·log2 n "
+              f"inferences (at least {MIN_BUDGET}). Figure `benchmarks/figures/recall.png`."), "",
              "| input | n | ground truth | method | " + " | ".join(f"α={a}" for a in ALPHAS) + " |",
              "|---|---|---|---|" + "---|" * len(ALPHAS)]
     for name in dict.fromkeys(r["input"] for r in rows):

@@ -25,7 +25,7 @@ def run(benches, *, budget, spex_budget, seed: int, max_k: int = 10, progress=pr
         X, y = bench.pool(b, seed)
         results = {"ProxySPEX": ours_on(bench, X, y, seed), "LASSO": lasso_on(bench, X, y, seed)}
         try:
-            spex = spex_on(bench, spex_budget(bench.n), seed)
+            spex = spex_on(bench, spex_budget(bench.n), seed) if spex_budget(bench.n) else None
         except ValueError as err:
             progress(f"    SPEX: {err}")
             spex = None
@@ -40,29 +40,23 @@ def run(benches, *, budget, spex_budget, seed: int, max_k: int = 10, progress=pr
 
 
 def report(rows: list[dict]) -> str:
-    lines = ["Relative change |f(all) − f(removed)| / |f(all)| of the model when the k features each "
-             "surrogate ranks most influential are removed (higher is better). Mean over inputs; "
-             "figure `benchmarks/figures/removal.png`.", ""]
-    for kind in dict.fromkeys(r["kind"] for r in rows):
-        sub = [r for r in rows if r["kind"] == kind]
-        ks = sorted({r["k"] for r in sub})
-        lines += [f"**{kind} inputs** ({len({r['input'] for r in sub})})", "",
-                  "| method | inferences | " + " | ".join(f"k={k}" for k in ks) + " |",
-                  "|---|---|" + "---|" * len(ks)]
+    lines = [("Relative change |f(all) − f(removed)| / |f(all)| of the model when the k features each "
+              "surrogate ranks most influential are removed (higher is better); per input, since inputs "
+              "with a small |f(all)| have large relative changes. Figure `benchmarks/figures/removal.png` "
+              "(median over inputs)."), "",
+             "| input | method | inferences | " + " | ".join(f"k={k}" for k in range(1, 11)) + " |",
+             "|---|---|---|" + "---|" * 10]
+    for name in dict.fromkeys(r["input"] for r in rows):
         for method in METHODS:
-            m = [r for r in sub if r["method"] == method]
-            if not m:
-                continue
-            inferences = sorted({r["inferences"] for r in m})
-            cells = [np.mean([r["change"] for r in m if r["k"] == k]) if any(r["k"] == k for r in m) else np.nan
-                     for k in ks]
-            span = f"{inferences[0]}–{inferences[-1]}" if len(inferences) > 1 else str(inferences[0])
-            lines.append(f"| {method} | {span} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
-        lines.append("")
+            m = {r["k"]: r for r in rows if r["input"] == name and r["method"] == method}
+            if m:
+                cells = [f"{m[k]['change']:.3f}" if k in m else "" for k in range(1, 11)]
+                inferences = next(iter(m.values()))["inferences"]
+                lines.append(f"| {short(name, 40)} | {method} | {inferences} | " + " | ".join(cells) + " |")
     wins = win_counts(rows)
     if wins:
-        lines.append("Per input and k, the share of cases where ProxySPEX's pick changes the model at least as "
-                     "much as the other method's: " + ", ".join(f"vs {m}: {w:.0%}" for m, w in wins.items()) + ".")
+        lines += ["", "Per input and k, the share of cases where ProxySPEX's pick changes the model at least as "
+                  "much as the other method's: " + ", ".join(f"vs {m}: {w:.0%}" for m, w in wins.items()) + "."]
     figure(rows)
     return "\n".join(lines)
 
@@ -88,10 +82,10 @@ def figure(rows: list[dict]) -> None:
             m = [r for r in rows if r["kind"] == kind and r["method"] == method]
             ks = sorted({r["k"] for r in m})
             if ks:
-                ax.plot(ks, [np.mean([r["change"] for r in m if r["k"] == k]) for k in ks], marker=marker,
+                ax.plot(ks, [np.median([r["change"] for r in m if r["k"] == k]) for k in ks], marker=marker,
                         color=color, label=method, ms=4)
         ax.set_xlabel("features removed (k)")
-        ax.set_ylabel("relative change of output")
+        ax.set_ylabel("relative change of output (median)")
         ax.set_title(f"{kind} inputs", fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

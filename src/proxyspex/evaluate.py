@@ -66,7 +66,7 @@ def shapley_recall(estimate, truth, k: int = 10) -> float:
         raise ValueError(f"estimate has {len(est)} features and truth has {len(tru)}")
     if not 1 <= k <= len(tru):
         raise ValueError(f"k must be between 1 and the number of features ({len(tru)}), got {k!r}")
-    top = lambda v: set(np.argsort(-np.abs(v), kind="stable")[:k].tolist())  # noqa: E731
+    top = lambda v: set(np.argsort(-np.abs(v), kind="stable")[:k].tolist())
     return len(top(est) & top(tru)) / k
 
 
