@@ -18,7 +18,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LassoCV
 from sklearn.neural_network import MLPRegressor
 
-from proxyspex.masks import sample_masks
+from proxyspex.masks import all_masks, sample_masks
 from proxyspex.proxy import TreeConfig, _candidate_terms, _lightgbm, refit, select_support
 from proxyspex.spectrum import Spectrum
 from proxyspex.trees import booster_spectrum, sklearn_trees_spectrum
@@ -58,7 +58,7 @@ def proxy_spectrum(name: str, X, y, seed: int) -> Spectrum:
     if name == "MLP":
         mlp = MLPRegressor(hidden_layer_sizes=(128, 64), early_stopping=len(y) >= 200, max_iter=500,
                            random_state=seed).fit(X.astype(float), y)
-        S = sample_masks(n, MLP_SAMPLES, np.random.default_rng(seed + 1))
+        S = all_masks(n) if 2 ** n <= MLP_SAMPLES else sample_masks(n, MLP_SAMPLES, np.random.default_rng(seed + 1))
         return lasso_spectrum(S, mlp.predict(S.astype(float)), order2_terms(n), seed)
     raise ValueError(name)
 
