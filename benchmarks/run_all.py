@@ -16,6 +16,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -28,11 +29,11 @@ EXPERIMENTS = ("faithfulness", "removal", "recall", "hierarchy", "ablation")
 
 SETTINGS = {
     "quick": {
-        "synthetic": (32, 64, 128), "reviews": 3, "documents": 8, "seeds": (0, 1), "max_enumerate": 10,
+        "synthetic": (32, 64, 128), "reviews": 4, "documents": 12, "seeds": (0, 1), "max_enumerate": 12,
         "ablation_sizes": (32, 64), "ablation_multiples": (0.5, 1, 2, 4), "spex_levels": (1, 2),
     },
     "full": {
-        "synthetic": (32, 64, 128, 256), "reviews": 4, "documents": 12, "seeds": (0, 1, 2, 3, 4), "max_enumerate": 13,
+        "synthetic": (32, 64, 128, 256), "reviews": 4, "documents": 12, "seeds": (0, 1, 2, 3, 4), "max_enumerate": 14,
         "ablation_sizes": (32, 64, 128), "ablation_multiples": (0.25, 0.5, 1, 2, 4, 8), "spex_levels": (1, 2, 3),
     },
 }
@@ -58,6 +59,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-llm", action="store_true", help="synthetic games only")
     parser.add_argument("--cache", default=None, help="query cache file (default: the per-user cache)")
     args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", module="shap")  # "singular regression" at small budgets, expected there
     name = "full" if args.full else "quick"
     s = SETTINGS[name]
     only = [e.strip() for e in args.only.split(",") if e.strip()]
