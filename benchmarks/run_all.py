@@ -74,7 +74,8 @@ def main(argv=None) -> None:
     results, started = {}, time.perf_counter()
 
     def section(key, body, rows):
-        update_section(f"seed-{key}", f"### {key.capitalize()}\n\n" + header(command, s["seeds"]) + "\n" + body)
+        seeds = s["seeds"] if key in ("recall", "ablation") else [seed]
+        update_section(f"seed-{key}", f"### {key.capitalize()}\n\n" + header(command, seeds) + "\n" + body)
         results[key] = rows
         print(f"{key} done at {time.perf_counter() - started:.0f} s")
 
@@ -91,7 +92,7 @@ def main(argv=None) -> None:
         section("hierarchy", *hierarchy.run(llm + synthetic, max_enumerate=s["max_enumerate"], seed=seed))
     if "ablation" in only:
         benches = synthetic_benches(s["ablation_sizes"], seed=seed) + llm[:1]
-        section("ablation", *ablation.run(benches, multiples=s["ablation_multiples"], seed=seed))
+        section("ablation", *ablation.run(benches, multiples=s["ablation_multiples"], seeds=s["seeds"]))
     out = ROOT / "benchmarks" / "results" / f"seed_{name}.json"
     out.parent.mkdir(exist_ok=True)
     previous = json.loads(out.read_text()) if out.exists() else {}

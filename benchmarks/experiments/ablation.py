@@ -75,45 +75,53 @@ PROXIES = ("LightGBM", "random forest", "MLP")
 ROWS = ("ProxySPEX (full)",) + PROXIES + ("first-order regression", "second-order regression")
 
 
-def run(benches, *, multiples, seed: int, progress=print) -> tuple[str, list[dict]]:
+def run(benches, *, multiples, seeds, progress=print) -> tuple[str, list[dict]]:
     rows = []
     for bench in benches:
         progress(f"  ablation: {bench.name}")
         nlogn = bench.n * math.log2(bench.n)
         budgets = sorted({min(int(c * nlogn), 2 ** min(bench.n, 30)) for c in multiples})
-        X_all, y_all = bench.pool(budgets[-1], seed)
         test = None if bench.kind == "synthetic" else bench.test_set()
-        for budget in budgets:
-            X, y = X_all[:budget], y_all[:budget]
-            val = np.random.default_rng(seed).random(budget) < 0.2
-            train, val = np.flatnonzero(~val), np.flatnonzero(val)
-            for name in ROWS:
-                start = time.perf_counter()
-                if name == "ProxySPEX (full)":
-                    result = ours_on(bench, X, y, seed)
-                elif name == "first-order regression":
-                    result = lasso_on(bench, X, y, seed)
-                elif name == "second-order regression":
-                    result = explanation(bench, lasso_spectrum(X, y, order2_terms(bench.n), seed), budget)
-                else:
-                    spectrum = proxy_spectrum(name, X[train], y[train], seed)
-                    result = explanation(bench, refined(spectrum, X, y, train, val), budget)
-                rows.append({"input": bench.name, "n": bench.n, "proxy": name, "inferences": budget,
-                             "r2": bench.r2(result, test), "seconds": time.perf_counter() - start})
+        for seed in seeds:
+            X_all, y_all = bench.pool(budgets[-1], seed)
+            for budget in budgets:
+                X, y = X_all[:budget], y_all[:budget]
+                val = np.random.default_rng(seed).random(budget) < 0.2
+                train, val = np.flatnonzero(~val), np.flatnonzero(val)
+                for name in ROWS:
+                    start = time.perf_counter()
+                    result = fit_with(name, bench, X, y, train, val, seed)
+                    rows.append({"input": bench.name, "n": bench.n, "proxy": name, "inferences": budget, "seed": seed,
+                                 "r2": bench.r2(result, test), "seconds": time.perf_counter() - start})
     return report(rows), rows
+
+
+def fit_with(name: str, bench, X, y, train, val, seed: int):
+    """One row of the ablation: the named proxy (or regression baseline) on these masks."""
+    if name == "ProxySPEX (full)":
+        return ours_on(bench, X, y, seed)
+    if name == "first-order regression":
+        return lasso_on(bench, X, y, seed)
+    if name == "second-order regression":
+        return explanation(bench, lasso_spectrum(X, y, order2_terms(bench.n), seed), len(y))
+    spectrum = proxy_spectrum(name, X[train], y[train], seed)
+    return explanation(bench, refined(spectrum, X, y, train, val), len(y))
 
 
 def report(rows: list[dict]) -> str:
     lines = [("Held-out R² by proxy on the same masks (same candidate ranking → CV support → refit after the "
-              "proxy). Cells: R² (fit seconds). Figure `benchmarks/figures/ablation.png`."), ""]
+              "proxy). Cells: R² (fit seconds), mean over seeds. Figure `benchmarks/figures/ablation.png`."), ""]
     for name in dict.fromkeys(r["input"] for r in rows):
         sub = [r for r in rows if r["input"] == name]
         budgets = sorted({r["inferences"] for r in sub})
         lines += [f"**{name}** (n = {sub[0]['n']})", "", "| proxy | " + " | ".join(f"{b} masks" for b in budgets) + " |",
                   "|---|" + "---|" * len(budgets)]
         for proxy in ROWS:
-            cells = [next((f"{r['r2']:.3f} ({r['seconds']:.1f}s)" for r in sub
-                           if r["proxy"] == proxy and r["inferences"] == b), "—") for b in budgets]
+            cells = []
+            for b in budgets:
+                hits = [r for r in sub if r["proxy"] == proxy and r["inferences"] == b]
+                cells.append(f"{np.mean([r['r2'] for r in hits]):.3f} ({np.mean([r['seconds'] for r in hits]):.1f}s)"
+                             if hits else "—")
             lines.append(f"| {proxy} | " + " | ".join(cells) + " |")
         lines.append("")
     figure(rows)
@@ -126,8 +134,10 @@ def figure(rows: list[dict]) -> None:
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.3), squeeze=False)
     for ax, name in zip(axes.flat, names):
         for proxy in ROWS:
-            pts = sorted((r["inferences"], r["r2"]) for r in rows if r["input"] == name and r["proxy"] == proxy)
-            ax.plot(*zip(*pts), marker="o", ms=3, label=proxy, lw=2.2 if proxy.startswith("ProxySPEX") else 1.2)
+            budgets = sorted({r["inferences"] for r in rows if r["input"] == name})
+            means = [np.mean([r["r2"] for r in rows if r["input"] == name and r["proxy"] == proxy
+                              and r["inferences"] == b]) for b in budgets]
+            ax.plot(budgets, means, marker="o", ms=3, label=proxy, lw=2.2 if proxy.startswith("ProxySPEX") else 1.2)
         ax.set_xscale("log")
         ax.set_ylim(max(-0.1, ax.get_ylim()[0]), 1.02)
         ax.set_title(short(name, 40), fontsize=9)
