@@ -7,7 +7,6 @@ the ``llm`` tests serve the embedded model and compare with ``LocalLM`` directly
 from __future__ import annotations
 
 import email.utils
-import os
 import pickle
 import socket
 import time
@@ -343,24 +342,15 @@ pytest_llm = pytest.mark.llm
 
 
 @pytest.fixture(scope="module")
-def lm32(model_dir):
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    pytest.importorskip("gguf")
+def lm32(embedded_model_dir):
     import torch
 
-    from proxyspex.models import LocalLM, default_gguf_path
+    from proxyspex.models import LocalLM
 
-    try:
-        default_gguf_path()
-    except (ImportError, FileNotFoundError) as err:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(err))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # see test_llm_games.py: a busy 2-core machine
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PROXYSPEX_MODEL_DIR", str(model_dir))
+        patch.setenv("PROXYSPEX_MODEL_DIR", str(embedded_model_dir))
         yield LocalLM(dtype="float32")
     torch.set_num_threads(threads)
 

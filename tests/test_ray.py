@@ -142,16 +142,10 @@ def test_executor_arguments_are_checked():
 
 
 @pytest.mark.llm
-def test_local_lm_pickles_without_its_weights(model_dir, monkeypatch):
-    from proxyspex.models import LocalLM, default_gguf_path
+def test_local_lm_pickles_without_its_weights(embedded_model_dir, monkeypatch):
+    from proxyspex.models import LocalLM
 
-    try:
-        default_gguf_path()
-    except (ImportError, FileNotFoundError) as err:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(err))
-    monkeypatch.setenv("PROXYSPEX_MODEL_DIR", str(model_dir))
+    monkeypatch.setenv("PROXYSPEX_MODEL_DIR", str(embedded_model_dir))
     lm = LocalLM(dtype="float32")
     blob = pickle.dumps(lm)
     assert len(blob) < 100_000  # the 135M-parameter weights are not in it
