@@ -40,7 +40,8 @@ def removal_curve(result, f, ks: Iterable[int] = range(1, 11), *, relative: bool
     ks = np.array(list(ks), dtype=int)
     if len(ks) == 0 or ks.min() < 0 or ks.max() > result.n:
         raise ValueError(f"ks must be removal sizes between 0 and n={result.n}, got {ks.tolist()}")
-    picks = [most_influential_removal(result.spectrum, int(k)) for k in ks]
+    moebius = result.spectrum.to_moebius()  # once, not once per k and direction
+    picks = [most_influential_removal(moebius, int(k)) for k in ks]
     masks = np.ones((len(ks) + 1, result.n), dtype=bool)
     for row, (removed, _) in enumerate(picks, start=1):
         masks[row, list(removed)] = False
