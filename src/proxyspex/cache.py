@@ -56,7 +56,7 @@ class QueryCache:
         return found
 
     def put(self, game: str, keys: Iterable[bytes], values: np.ndarray) -> None:
-        """Store a batch in one committed transaction: it survives a killed process (WAL, synchronous=NORMAL)."""
+        """Store a batch in one committed transaction: it survives a killed process."""
         rows = [(game, key, float(v)) for key, v in zip(keys, values)]
         with self._connection:
             self._connection.execute("BEGIN IMMEDIATE")
