@@ -21,8 +21,9 @@ def run(benches, *, budget, spex_budget, seed: int, max_k: int = 10, progress=pr
     for bench in benches:
         progress(f"  removal: {bench.name}")
         ks = range(1, min(max_k, bench.n - 1) + 1)
+        spex_masks = spex_budget(bench.n)
         try:  # SPEX first: ProxySPEX and LASSO then get as many inferences as SPEX used
-            spex = spex_on(bench, spex_budget(bench.n), seed) if spex_budget(bench.n) else None
+            spex = spex_on(bench, spex_masks, seed) if spex_masks else None
         except ValueError as err:
             progress(f"    SPEX: {err}")
             spex = None
