@@ -18,13 +18,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, lasso_path
 from threadpoolctl import threadpool_limits
 
-from .spectrum import Spectrum
+from .spectrum import Spectrum, terms_to_support
 from .trees import booster_spectrum
 
 SMALL_SAMPLE = 1000  # below this many masks the refit is also judged on EXTRA_FOLDS more folds
 EXTRA_FOLDS = 4
 FOLD_SPEEDUP = 3.0  # CV folds' rankers: this many times the learning rate, for that many fewer rounds
+MIN_GAIN = 1e-3  # early stopping: rounds must cut the validation error by this share of its variance
 MAX_REFIT_TERMS = 3000  # the refit factorises a Gram matrix of this size
+SCREEN_FEATURES = 48  # pairs missed by the trees are screened among this many strongest features
 ALPHAS = np.logspace(-3, 1, 5)  # ridge penalties, relative to the mean eigenvalue of the Gram
 # Binning: every TreeConfig can train on one Dataset; bins of 0/1 features need few sample rows (a feature
 # constant in 5000 uniform masks has probability 2^-4999), and sampling every row cost 1 GiB at n = 5000
@@ -118,9 +120,10 @@ def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stop
 
     best = None
     for config in configs or default_configs(max_order):
-        booster = lgb.train(
-            config.params(int((~val).sum()), random_state, n_jobs), train_set, num_boost_round=max_rounds,
-            valid_sets=[val_set], callbacks=[lgb.early_stopping(early_stopping, verbose=False)])
+        stop = lgb.early_stopping(early_stopping, verbose=False, min_delta=MIN_GAIN * float(np.var(y[val])))
+        booster = lgb.train(config.params(int((~val).sum()), random_state, n_jobs), train_set,
+                            num_boost_round=max_rounds, valid_sets=[val_set], callbacks=[stop],
+                            keep_training_booster=True)  # skips a round trip through the model string
         score = r2_score(y[val], _predict(booster, X[val], num_iteration=booster.best_iteration))
         if best is None or score > best[0]:
             best = (score, config, booster)
@@ -128,6 +131,8 @@ def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stop
     tree_r2, config, booster = best
     n_trees = booster.best_iteration or booster.num_trees()
     spectrum = booster_spectrum(booster, n, num_iteration=booster.best_iteration)
+    booster.free_dataset()  # kept for training speed; not needed any more
+    del best, booster
 
     def ranked(spectrum: Spectrum) -> Spectrum:
         return _candidate_terms(spectrum, n, m, max_terms, by_energy=energy is not None)
@@ -137,7 +142,8 @@ def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stop
         params = config.params(rows.size, random_state, n_jobs)
         params["learning_rate"] = min(1.0, params["learning_rate"] * FOLD_SPEEDUP)
         fold_booster = lgb.train(params, lgb.Dataset(X[rows].astype(np.float32), y[rows], params=DATASET_PARAMS),
-                                 num_boost_round=max(1, int(np.ceil(n_trees / FOLD_SPEEDUP))))
+                                 num_boost_round=max(1, int(np.ceil(n_trees / FOLD_SPEEDUP))),
+                                 keep_training_booster=True)
         return booster_spectrum(fold_booster, n)
 
     folds = [(np.flatnonzero(~val), np.flatnonzero(val), ranked(spectrum))]
@@ -149,13 +155,22 @@ def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stop
     candidates = ranked(spectrum)
     sizes = None if energy is None else [_energy_size(candidates, energy)]
     choice = select_support(X, y, folds, sizes=sizes)
-    # the trees only rank terms; the refit below uses every mask, validation fold included
-    support = candidates.select(np.arange(min(choice["size"], len(candidates))))
-    refitted = refit(support, X, y, choice["alpha"], choice["penalty"])
-    return ProxyFit(spectrum=refitted, faithfulness=choice["r2"], tree_config=config, n_trees=n_trees,
+    model = refit(_leading(candidates, choice["size"]), X, y, choice["alpha"], choice["penalty"])
+    pairs = screen_pairs(model, X, y) if energy is None and max_order >= 2 else Spectrum.zero(n)
+    if len(pairs):  # interactions the trees missed: kept if each fold, screening its own rows, gains by them
+        screened = [(train, val, _with_pairs(cands, screen_pairs(
+            refit(_leading(cands, choice["size"]), X[train], y[train], choice["alpha"], choice["penalty"]),
+            X[train], y[train]))) for train, val, cands in folds]
+        second = select_support(X, y, screened, alphas=[choice["alpha"]], penalties=(choice["penalty"],))
+        if second["r2"] > choice["r2"]:
+            candidates, choice = _with_pairs(candidates, pairs), second
+            model = refit(_leading(candidates, choice["size"]), X, y, choice["alpha"], choice["penalty"])
+    # the trees only rank terms; the refit uses every mask, validation fold included
+    support_size = min(choice["size"], len(candidates))
+    return ProxyFit(spectrum=model, faithfulness=choice["r2"], tree_config=config, n_trees=n_trees,
                     n_terms_trees=len(spectrum), alpha=choice["alpha"],
-                    details={"tree_r2": tree_r2, "support_size": len(support), "penalty": choice["penalty"],
-                             "n_folds": len(folds), "scores": choice["scores"]})
+                    details={"tree_r2": tree_r2, "support_size": support_size, "penalty": choice["penalty"],
+                             "n_folds": len(folds), "screened_pairs": len(pairs), "scores": choice["scores"]})
 
 
 def _candidate_terms(spectrum: Spectrum, n: int, m: int, max_terms: int | None, by_energy: bool = False) -> Spectrum:
@@ -178,6 +193,54 @@ def _candidate_terms(spectrum: Spectrum, n: int, m: int, max_terms: int | None, 
     return _ordered(pool, order)
 
 
+def screen_pairs(model: Spectrum, X: np.ndarray, y: np.ndarray, max_features: int = SCREEN_FEATURES) -> Spectrum:
+    """Pairs of strong features whose parity the residual of ``model`` still follows.
+
+    Trees miss interactions that are small against the noise; by hierarchy, their features
+    carry first-order terms. Among the ``max_features`` strongest first-order features, a pair
+    is kept when its residual correlation exceeds the universal threshold sqrt(2 ln #pairs) in
+    standard errors. Returns the new pairs, valued by their estimated Fourier coefficient.
+    """
+    m, n = X.shape
+    residual = y - model.predict(X)
+    residual -= residual.mean()
+    spread = float(np.sqrt(np.mean(residual ** 2)))
+    first = np.zeros(n)
+    first_order = model.degrees == 1
+    first[model.support[first_order].indices] = np.abs(model.values[first_order])
+    top = np.argsort(-first, kind="stable")[: min(n, max_features)]
+    top = np.sort(top[first[top] > 0])
+    if top.size < 2 or spread == 0:
+        return Spectrum.zero(n)
+    signs = 1.0 - 2.0 * X[:, top]
+    a, b = np.triu_indices(top.size, 1)
+    coefficients = ((signs * residual[:, None]).T @ signs)[a, b] / m  # mean of residual * parity, per pair
+    keep = np.abs(coefficients) * np.sqrt(m) / spread > np.sqrt(2 * np.log(a.size))
+    pairs = np.column_stack([top[a[keep]], top[b[keep]]])
+    known = set(model.select(model.degrees == 2).terms())
+    new = np.array([(i, j) not in known for i, j in pairs.tolist()], dtype=bool)
+    return Spectrum(n, terms_to_support([tuple(p) for p in pairs[new].tolist()], n), coefficients[keep][new])
+
+
+def _leading(candidates: Spectrum, size: int) -> Spectrum:
+    """The first ``size`` candidate terms."""
+    return candidates.select(np.arange(min(size, len(candidates))))
+
+
+def _with_pairs(candidates: Spectrum, pairs: Spectrum) -> Spectrum:
+    """``candidates`` with the screened ``pairs`` (strongest first) right after the first-order terms."""
+    if not len(pairs):
+        return candidates
+    pairs = _ordered(pairs, np.argsort(-np.abs(pairs.values), kind="stable"))
+    fresh = set(pairs.terms())
+    rest = np.array([term not in fresh for term in candidates.terms()], dtype=bool)
+    low = np.flatnonzero(rest & (candidates.degrees == 1))
+    high = np.flatnonzero(rest & (candidates.degrees != 1))
+    support = sp.vstack([candidates.support[low], pairs.support, candidates.support[high]], format="csr")
+    values = np.concatenate([candidates.values[low], pairs.values, candidates.values[high]])
+    return Spectrum._trusted(candidates.n, support, values, candidates.basis)
+
+
 def _energy_size(candidates: Spectrum, share: float) -> int:
     """Fewest leading terms holding ``share`` of the candidates' energy."""
     energy = np.cumsum(candidates.values ** 2)
@@ -186,13 +249,11 @@ def _energy_size(candidates: Spectrum, share: float) -> int:
 
 def _ordered(spectrum: Spectrum, order: np.ndarray) -> Spectrum:
     """A view of ``spectrum`` whose terms keep the given order (the constructor would sort)."""
-    view = Spectrum.zero(spectrum.n)
-    view.support, view.values = spectrum.support[order], spectrum.values[order]
-    return view
+    return Spectrum._trusted(spectrum.n, spectrum.support[order], spectrum.values[order], spectrum.basis)
 
 
 def select_support(X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray, Spectrum]],
-                   alphas=ALPHAS, sizes=None) -> dict:
+                   alphas=ALPHAS, sizes=None, penalties=("l1", "l2")) -> dict:
     """Choose the leading candidate terms and the refit's penalty by out-of-fold error.
 
     Ridge over nested supports: the Cholesky factor of a leading block of a matrix is the
@@ -219,7 +280,7 @@ def select_support(X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, n
         if l1_alphas is None:  # one LASSO grid for all folds, from the first
             l1_max = np.max(np.abs(A[:, :l1_size].T @ (y[train] - y[train].mean()))) / len(train)
             l1_alphas = np.geomspace(l1_max, l1_max * 1e-3, 12) if l1_max > 0 else np.array([1e-8])
-        for key, pred in _fold_predictions(A, B, y[train], sizes, alphas, l1_size, l1_alphas):
+        for key, pred in _fold_predictions(A, B, y[train], sizes, alphas, l1_size, l1_alphas, penalties):
             errors.setdefault(key, []).append(float(np.sum((y[val] - pred) ** 2)))
     total_ss = sum(float(np.sum((y[val] - y[val].mean()) ** 2)) for _, val, _ in folds)
     rounding = len(y) * (1e-14 * float(np.max(np.abs(y)))) ** 2  # squared error of float rounding alone
@@ -230,29 +291,32 @@ def select_support(X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, n
     return {"r2": float(r2), "size": size, "alpha": alpha, "penalty": penalty, "scores": scores}
 
 
-def _fold_predictions(A, B, y_train, sizes, alphas, l1_size, l1_alphas):
+def _fold_predictions(A, B, y_train, sizes, alphas, l1_size, l1_alphas, penalties=("l1", "l2")):
     """Validation predictions of every (penalty, size, alpha) candidate fitted on one fold.
 
     ``A`` and ``B`` are the train and validation designs, centred by the train means.
     """
     y_mean = y_train.mean()
     gram, moment = A.T @ A, A.T @ (y_train - y_mean)
-    with warnings.catch_warnings():  # weak penalties may stop short of convergence; CV judges them anyway
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        _, l1_coefs, _ = lasso_path(A[:, :l1_size], y_train - y_mean, alphas=l1_alphas, copy_X=False,
-                                    precompute=gram[:l1_size, :l1_size].copy(), Xy=moment[:l1_size])
-    for alpha, beta in zip(l1_alphas, l1_coefs.T):
-        yield ("l1", l1_size, float(alpha)), y_mean + B[:, :l1_size] @ beta
+    if "l1" in penalties:
+        with warnings.catch_warnings():  # weak penalties may stop short of convergence; CV judges them anyway
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            _, l1_coefs, _ = lasso_path(A[:, :l1_size], y_train - y_mean, alphas=l1_alphas, copy_X=False,
+                                        precompute=gram[:l1_size, :l1_size].copy(), Xy=moment[:l1_size])
+        for alpha, beta in zip(l1_alphas, l1_coefs.T):
+            yield ("l1", l1_size, float(alpha)), y_mean + B[:, :l1_size] @ beta
+    if "l2" not in penalties:
+        return
     scale = np.trace(gram) / len(gram)
     diagonal = np.diag_indices(len(gram))
     base_diagonal = gram[diagonal].copy()
     for alpha in alphas:
         gram[diagonal] = base_diagonal + alpha * scale
         chol = scipy.linalg.cholesky(gram, lower=True, check_finite=False)
+        forward = scipy.linalg.solve_triangular(chol, moment, lower=True, check_finite=False)  # its head serves every size
         for size in sizes:
-            L = chol[:size, :size]
-            beta = scipy.linalg.solve_triangular(L, scipy.linalg.solve_triangular(L, moment[:size], lower=True),
-                                                 lower=True, trans="T")
+            beta = scipy.linalg.solve_triangular(chol[:size, :size], forward[:size], lower=True, trans="T",
+                                                 check_finite=False)
             yield ("l2", size, float(alpha)), y_mean + B[:, :size] @ beta
 
 
@@ -272,8 +336,8 @@ def refit(support: Spectrum, X: np.ndarray, y: np.ndarray, alpha: float, penalty
         gram = A.T @ A
         gram[np.diag_indices(len(gram))] += alpha * np.trace(gram) / len(gram)
         beta = scipy.linalg.solve(gram, A.T @ (y - y.mean()), assume_a="pos")
-    constant = Spectrum.from_dict(support.n, {(): y.mean() - mean @ beta})
-    return Spectrum(support.n, terms.support, beta) + constant
+    rows = sp.vstack([sp.csr_matrix((1, support.n), dtype=bool), terms.support], format="csr")  # the constant first
+    return Spectrum(support.n, rows, np.concatenate([[y.mean() - mean @ beta], beta]))
 
 
 def r2_score(y: np.ndarray, prediction: np.ndarray) -> float:

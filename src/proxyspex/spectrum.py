@@ -89,6 +89,13 @@ class Spectrum:
     def zero(cls, n: int, basis: str = "fourier") -> Spectrum:
         return cls(n, sp.csr_matrix((0, n), dtype=bool), np.zeros(0), basis=basis)
 
+    @classmethod
+    def _trusted(cls, n: int, support: sp.csr_matrix, values: np.ndarray, basis: str) -> Spectrum:
+        """Wrap rows already checked and free of duplicates, in the given order (no validation)."""
+        spectrum = cls.__new__(cls)
+        spectrum.n, spectrum.basis, spectrum.support, spectrum.values = n, basis, support, values
+        return spectrum
+
     # -- views ----------------------------------------------------------------------------
     def __len__(self) -> int:
         return self.values.size
@@ -122,9 +129,14 @@ class Spectrum:
             yield int(d), rows, self.values[select]
 
     def select(self, keep) -> Spectrum:
-        """Keep the terms picked by a boolean mask or index array."""
+        """Keep the terms picked by a boolean mask or index array (in this spectrum's order)."""
         keep = np.asarray(keep)
-        return Spectrum(self.n, self.support[keep], self.values[keep], basis=self.basis)
+        if keep.dtype == bool and keep.shape == self.values.shape:
+            keep = np.flatnonzero(keep)
+        if keep.dtype.kind not in "iu" or (keep.size and (keep.min() < 0 or keep.max() >= len(self))):
+            return Spectrum(self.n, self.support[keep], self.values[keep], basis=self.basis)  # let it complain
+        keep = np.unique(keep)  # rows of distinct terms stay distinct, in order
+        return Spectrum._trusted(self.n, self.support[keep], self.values[keep], self.basis)
 
     def truncate(self, max_order: int) -> Spectrum:
         """Drop every term of order above ``max_order``."""

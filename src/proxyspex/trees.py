@@ -72,7 +72,7 @@ def _parse_trees(model: str) -> list[dict[str, np.ndarray]]:
 
 def _leaf_paths(trees: list[dict[str, np.ndarray]]):
     """Padded path arrays for all leaves of all trees, walking every tree level by level."""
-    features, thresholds, lefts, rights, leaf_values = [], [], [], [], []
+    features, thresholds, lefts, rights, leaf_values, node_offsets, leaf_offsets = [], [], [], [], [], [], []
     roots, constant = [], 0.0
     node_offset = leaf_offset = 0
     for tree in trees:
@@ -82,18 +82,23 @@ def _leaf_paths(trees: list[dict[str, np.ndarray]]):
             constant += float(tree["leaf_value"][0])
             leaf_offset += 1
             continue
-        features.append(tree["split_feature"].astype(np.int64))
+        features.append(tree["split_feature"])
         thresholds.append(tree["threshold"])
-        lefts.append(_global_child(tree["left_child"].astype(np.int64), node_offset, leaf_offset))
-        rights.append(_global_child(tree["right_child"].astype(np.int64), node_offset, leaf_offset))
+        lefts.append(tree["left_child"])
+        rights.append(tree["right_child"])
         roots.append(node_offset)
+        node_offsets.append((node_offset, n_leaves - 1))
+        leaf_offsets.append((leaf_offset, n_leaves - 1))
         node_offset += n_leaves - 1
         leaf_offset += n_leaves
     leaf_value = np.concatenate(leaf_values) if leaf_values else np.zeros(0)
     if not roots:
         return _paths_result([], [], [], constant)
-    feature, threshold = np.concatenate(features), np.concatenate(thresholds)
-    left, right = np.concatenate(lefts), np.concatenate(rights)
+    feature, threshold = np.concatenate(features).astype(np.int64), np.concatenate(thresholds)
+    node_base = np.repeat(*np.array(node_offsets).T)  # per internal node: its tree's offsets
+    leaf_base = np.repeat(*np.array(leaf_offsets).T)
+    left = _global_child(np.concatenate(lefts).astype(np.int64), node_base, leaf_base)
+    right = _global_child(np.concatenate(rights).astype(np.int64), node_base, leaf_base)
     if np.any((threshold < 0) | (threshold >= 1)):
         raise ValueError("a split threshold outside [0, 1) does not separate 0/1 masks; "
                          "the booster was not trained on binary masks")
@@ -115,7 +120,7 @@ def _leaf_paths(trees: list[dict[str, np.ndarray]]):
     return _paths_result(done_f, done_b, done_v, constant)
 
 
-def _global_child(child: np.ndarray, node_offset: int, leaf_offset: int) -> np.ndarray:
+def _global_child(child: np.ndarray, node_offset: np.ndarray, leaf_offset: np.ndarray) -> np.ndarray:
     """Internal children get global node ids (>= 0); leaves get -(global leaf id) - 1."""
     return np.where(child >= 0, child + node_offset, -(-child - 1 + leaf_offset) - 1)
 
