@@ -332,10 +332,12 @@ def refit(support: Spectrum, X: np.ndarray, y: np.ndarray, alpha: float, penalty
     A -= mean
     if penalty == "l1":
         beta = Lasso(alpha=alpha, fit_intercept=False, max_iter=5000, tol=1e-3).fit(A, y - y.mean()).coef_
-    else:
+    elif A.shape[1]:
         gram = A.T @ A
         gram[np.diag_indices(len(gram))] += alpha * np.trace(gram) / len(gram)
         beta = scipy.linalg.solve(gram, A.T @ (y - y.mean()), assume_a="pos")
+    else:
+        beta = np.zeros(0)
     rows = sp.vstack([sp.csr_matrix((1, support.n), dtype=bool), terms.support], format="csr")  # the constant first
     return Spectrum(support.n, rows, np.concatenate([[y.mean() - mean @ beta], beta]))
 

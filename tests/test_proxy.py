@@ -1,0 +1,83 @@
+"""The proxy's refit stage: residual pair screening and the order-keeping views it relies on."""
+
+import numpy as np
+import pytest
+
+import proxyspex.proxy as proxy
+from proxyspex.masks import sample_masks
+from proxyspex.spectrum import Spectrum
+
+WEIGHTS = [1.0, -0.9, 0.8, -0.7, 0.6, -0.5, 0.4, 0.3]
+
+
+def noisy_game(n: int, m: int, seed: int, pair: float, noise: float = 0.5):
+    """First-order signal on 8 features, one pair (2, 5) of the given strength, Gaussian noise."""
+    rng = np.random.default_rng(seed)
+    X = sample_masks(n, m, rng)
+    signs = 1.0 - 2.0 * X
+    y = signs[:, :8] @ WEIGHTS + pair * signs[:, 2] * signs[:, 5] + noise * rng.normal(size=m)
+    return X, y
+
+
+def first_order_model(X, y):
+    n = X.shape[1]
+    return proxy.refit(Spectrum(n, np.eye(n, dtype=bool), np.ones(n)), X, y, alpha=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_screen_finds_the_pair_a_first_order_model_misses(seed):
+    X, y = noisy_game(n=30, m=800, seed=seed, pair=0.3)
+    pairs = proxy.screen_pairs(first_order_model(X, y), X, y).to_dict()
+    assert list(pairs) == [(2, 5)]
+    assert pairs[(2, 5)] == pytest.approx(0.3, abs=0.07)
+
+
+def test_screen_stays_quiet_without_interactions():
+    found = 0
+    for seed in range(8):
+        X, y = noisy_game(n=30, m=800, seed=seed, pair=0.0)
+        found += len(proxy.screen_pairs(first_order_model(X, y), X, y))
+    assert found <= 1  # universal threshold: about one false pair in twenty fits at most
+
+
+def test_screen_skips_pairs_the_model_has_and_features_it_does_not_use():
+    X, y = noisy_game(n=30, m=800, seed=0, pair=0.3)
+    with_pair = proxy.refit(first_order_model(X, y) + Spectrum.from_dict(30, {(2, 5): 1.0}), X, y, alpha=1e-6)
+    assert len(proxy.screen_pairs(with_pair, X, y)) == 0
+    constant_only = proxy.refit(Spectrum.from_dict(30, {(): 1.0}), X, y, alpha=1e-6)
+    assert len(proxy.screen_pairs(constant_only, X, y)) == 0  # no first-order feature to pair up
+
+
+def test_fit_recovers_a_pair_the_trees_missed(monkeypatch):
+    """Trees that never report the pair (simulated by dropping it) still give a model with it."""
+    real = proxy.booster_spectrum
+
+    def without_pair(*args, **kwargs):
+        spectrum = real(*args, **kwargs)
+        terms = spectrum.terms()
+        return spectrum.select(np.array([t != (2, 5) for t in terms], dtype=bool))
+
+    monkeypatch.setattr(proxy, "booster_spectrum", without_pair)
+    X, y = noisy_game(n=30, m=800, seed=0, pair=0.3)
+    fit = proxy.fit_proxy(X, y, random_state=0)
+    assert fit.details["screened_pairs"] >= 1
+    assert fit.spectrum.to_dict().get((2, 5), 0.0) == pytest.approx(0.3, abs=0.08)
+    first_order = proxy.fit_proxy(X, y, random_state=0, max_order=1)  # no screening at order 1
+    assert (2, 5) not in first_order.spectrum.to_dict()
+    assert fit.faithfulness > first_order.faithfulness + 0.01
+
+
+def test_energy_rule_does_not_screen():
+    X, y = noisy_game(n=30, m=800, seed=0, pair=0.3)
+    assert proxy.fit_proxy(X, y, random_state=0, energy=0.95).details["screened_pairs"] == 0
+
+
+def test_select_keeps_order_and_drops_repeats():
+    spectrum = Spectrum.from_dict(5, {(0,): 1.0, (1, 2): 2.0, (3,): 3.0, (0, 4): 4.0})
+    view = proxy._ordered(spectrum, np.array([3, 0, 2]))
+    assert [t for t, _ in view.to_dict().items()] == [view.terms()[0], (0,), view.terms()[2]]
+    picked = view.select(np.array([2, 0, 2]))
+    assert picked.terms() == [view.terms()[0], view.terms()[2]] and len(picked) == 2
+    assert spectrum.select(spectrum.degrees == 1).to_dict() == {(0,): 1.0, (3,): 3.0}
+    with pytest.raises(IndexError):
+        spectrum.select(np.array([7]))
