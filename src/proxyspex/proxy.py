@@ -4,6 +4,10 @@ Tuning policy (measured in BENCHMARKS.md): depth 3 and, if larger, depth ``max_o
 once with early stopping on a validation fold, instead of a k-fold grid of fixed-size
 models. The minimum leaf size and the learning rate adapt to the sample size, so small
 budgets still split and are not overfitted by a few big steps.
+
+Under noise, trees miss whole small interactions. After the refit, :func:`screen_pairs` tests
+every pair of strong first-order features against the residual; the pairs it finds join the
+candidates only if the out-of-fold error (each fold screening its own rows) improves.
 """
 
 from __future__ import annotations
