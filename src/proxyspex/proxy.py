@@ -134,9 +134,10 @@ def _fit_proxy(X, y, *, max_order, configs, val_fraction, max_rounds, early_stop
     del train_set, val_set
     tree_r2, config, booster = best
     n_trees = booster.best_iteration or booster.num_trees()
+    booster.free_dataset()  # kept (saving a round trip through the model string) until now
+    del best
     spectrum = booster_spectrum(booster, n, num_iteration=booster.best_iteration)
-    booster.free_dataset()  # kept for training speed; not needed any more
-    del best, booster
+    del booster
 
     def ranked(spectrum: Spectrum) -> Spectrum:
         return _candidate_terms(spectrum, n, m, max_terms, by_energy=energy is not None)
