@@ -266,7 +266,8 @@ def select_support(X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, n
     LASSO path over the first-order and strongest terms competes too: with fewer masks than
     features, sparsity wins, and the refit must never lose to a marginal LASSO model.
     Each fold is ``(train rows, validation rows, candidate terms ranked without the validation
-    rows)``. Returns the winner and its pooled out-of-fold R^2.
+    rows)``. ``penalties`` limits the search to ``"l1"`` and/or ``"l2"``. Returns the winner
+    and its pooled out-of-fold R^2.
     """
     n_low = int(np.sum(folds[0][2].degrees == 1))
     total = min(min(len(c) for _, _, c in folds), min(len(train) for train, _, _ in folds))
