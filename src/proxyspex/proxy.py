@@ -319,7 +319,8 @@ def _fold_predictions(A, B, y_train, sizes, alphas, l1_size, l1_alphas, penaltie
     for alpha in alphas:
         gram[diagonal] = base_diagonal + alpha * scale
         chol = scipy.linalg.cholesky(gram, lower=True, check_finite=False)
-        forward = scipy.linalg.solve_triangular(chol, moment, lower=True, check_finite=False)  # its head serves every size
+        # the forward solve of a leading block is the head of the full one: one serves every size
+        forward = scipy.linalg.solve_triangular(chol, moment, lower=True, check_finite=False)
         for size in sizes:
             beta = scipy.linalg.solve_triangular(chol[:size, :size], forward[:size], lower=True, trans="T",
                                                  check_finite=False)
