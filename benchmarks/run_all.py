@@ -24,7 +24,7 @@ from benchmarks._report import ROOT, header, update_section
 from benchmarks.experiments import ablation, faithfulness, hierarchy, recall, removal
 from benchmarks.experiments.common import llm_benches, synthetic_benches
 
-SPEX_ORDER = 3  # the same interaction order as ProxySPEX's default max_order
+SPEX_ORDER = 3  # the default: the same interaction order as ProxySPEX's default max_order
 EXPERIMENTS = ("faithfulness", "removal", "recall", "hierarchy", "ablation")
 
 SETTINGS = {
@@ -39,14 +39,14 @@ SETTINGS = {
 }
 
 
-def spex_budgets(levels):
+def spex_budgets(levels, order: int = SPEX_ORDER):
     """SPEX's budgets: its minimum for this n (sparsity b = 3), then b = 4, ...; empty without the extra."""
     def budgets(n: int) -> list[int]:
         try:
             from proxyspex.baselines.spex import spex_num_samples
         except ImportError:
             return []
-        return [spex_num_samples(n, 2 + level, SPEX_ORDER) for level in levels]
+        return [spex_num_samples(n, 2 + level, order) for level in levels]
     return budgets
 
 
@@ -58,6 +58,8 @@ def main(argv=None) -> None:
     parser.add_argument("--only", default=",".join(EXPERIMENTS), help="comma-separated experiments to run")
     parser.add_argument("--no-llm", action="store_true", help="synthetic games only")
     parser.add_argument("--cache", default=None, help="query cache file (default: the per-user cache)")
+    parser.add_argument("--spex-order", type=int, default=SPEX_ORDER,
+                        help="SPEX's interaction order t in the faithfulness experiment (the authors' default: 5)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", module="shap")  # "singular regression" at small budgets, expected there
     name = "full" if args.full else "quick"
@@ -66,23 +68,29 @@ def main(argv=None) -> None:
     unknown = set(only) - set(EXPERIMENTS)
     if unknown:
         parser.error(f"unknown experiments {sorted(unknown)}; choose from {list(EXPERIMENTS)}")
+    if args.spex_order != SPEX_ORDER and only != ["faithfulness"]:
+        parser.error("--spex-order applies to the faithfulness experiment only: add --only faithfulness")
     seed = s["seeds"][0]
     synthetic = synthetic_benches(s["synthetic"], seed=seed)
     llm = [] if args.no_llm else llm_benches(s["reviews"], s["documents"], args.cache)
     command = f"python benchmarks/run_all.py --{name}" + (" --no-llm" if args.no_llm else "") + \
-        (f" --only {args.only}" if args.only != ",".join(EXPERIMENTS) else "")
+        (f" --only {args.only}" if args.only != ",".join(EXPERIMENTS) else "") + \
+        (f" --spex-order {args.spex_order}" if args.spex_order != SPEX_ORDER else "")
     results, started = {}, time.perf_counter()
 
-    def section(key, body, rows):
-        seeds = s["seeds"] if key in ("recall", "ablation") else [seed]
-        update_section(f"seed-{key}", f"### {key.capitalize()}\n\n" + header(command, seeds) + "\n" + body)
+    def section(key, body, rows, title=None):
+        seeds = s["seeds"] if key.startswith(("recall", "ablation")) else [seed]
+        update_section(f"seed-{key}", f"### {title or key.capitalize()}\n\n" + header(command, seeds) + "\n" + body)
         results[key] = rows
         print(f"{key} done at {time.perf_counter() - started:.0f} s")
 
     small_llm = [b for b in llm if b.n <= s["max_enumerate"]]
     if "faithfulness" in only:
-        section("faithfulness", *faithfulness.run(synthetic + llm, spex_budgets=spex_budgets(s["spex_levels"]),
-                                                  seed=seed))
+        order = args.spex_order
+        key = "faithfulness" if order == SPEX_ORDER else f"faithfulness-spex-t{order}"
+        section(key, *faithfulness.run(synthetic + llm, spex_budgets=spex_budgets(s["spex_levels"], order),
+                                       seed=seed, spex_order=order),
+                title=None if order == SPEX_ORDER else f"Faithfulness against SPEX at t = {order}")
     if "removal" in only:
         section("removal", *removal.run(llm + synthetic[:1], budget=lambda n: int(2 * n * math.log2(n)),
                                         spex_budget=lambda n: (spex_budgets(s["spex_levels"])(n) or [None])[0], seed=seed))

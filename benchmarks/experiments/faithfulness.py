@@ -21,7 +21,8 @@ def budget_grid(n: int, top: int) -> list[int]:
     return sorted(b for b in grid | {cap} if b <= cap)
 
 
-def run(benches, *, spex_budgets, seed: int, progress=print) -> tuple[str, list[dict]]:
+def run(benches, *, spex_budgets, seed: int, spex_order: int = 3, progress=print) -> tuple[str, list[dict]]:
+    """R² against inferences per input; SPEX at interaction order ``spex_order``."""
     rows, started = [], time.perf_counter()
     for bench in benches:
         progress(f"  faithfulness: {bench.name} (at {time.perf_counter() - started:.0f} s)")
@@ -29,7 +30,7 @@ def run(benches, *, spex_budgets, seed: int, progress=print) -> tuple[str, list[
         spex = []
         for budget in spex_budgets(bench.n):
             try:
-                result = spex_on(bench, budget, seed)
+                result = spex_on(bench, budget, seed, max_order=spex_order)
             except ValueError as err:  # below SPEX's minimum for this n
                 progress(f"    SPEX budget {budget}: {err}")
                 continue
@@ -46,7 +47,7 @@ def run(benches, *, spex_budgets, seed: int, progress=print) -> tuple[str, list[
                 result = fit(bench, X[:budget], y[:budget], seed)
                 rows.append({"input": bench.name, "n": bench.n, "method": method, "inferences": budget,
                              "r2": bench.r2(result, test), "seconds": result.details["seconds"]})
-    return report(rows), rows
+    return report(rows, spex_order), rows
 
 
 MATCH_TOLERANCE = 0.01  # "reaches SPEX's R^2" means within this much of it
@@ -73,9 +74,14 @@ def headline(rows: list[dict]) -> list[dict]:
     return out
 
 
-def report(rows: list[dict]) -> str:
-    lines = [("Held-out R² (exact by Parseval for synthetic games; 300 fresh uniform masks for LLM games) "
-              "against inferences. Figure: `benchmarks/figures/faithfulness.png`."), "",
+def figure_name(spex_order: int) -> str:
+    return "faithfulness.png" if spex_order == 3 else f"faithfulness_spex_t{spex_order}.png"
+
+
+def report(rows: list[dict], spex_order: int = 3) -> str:
+    lines = [(f"Held-out R² (exact by Parseval for synthetic games; 300 fresh uniform masks for LLM games) "
+              f"against inferences; SPEX at interaction order t = {spex_order}. "
+              f"Figure: `benchmarks/figures/{figure_name(spex_order)}`."), "",
              ("**Headline: inferences ProxySPEX needs to match SPEX's R²** (SPEX: its cheapest budget within "
               f"{MATCH_TOLERANCE} of its best R²; match: ProxySPEX within {MATCH_TOLERANCE} of that R²)"), "",
              "| input | n | SPEX R² | SPEX inferences | ProxySPEX inferences to match (R²) | ratio | ProxySPEX best R² |",
@@ -95,11 +101,11 @@ def report(rows: list[dict]) -> str:
                 n = next(r["n"] for r in rows if r["input"] == name)
                 cells = ", ".join(f"{b}→{r2:.2f}" for b, r2 in pts)
                 lines.append(f"| {short(name, 48)} | {n} | {method} | {cells} |")
-    figure(rows)
+    figure(rows, figure_name(spex_order))
     return "\n".join(lines)
 
 
-def figure(rows: list[dict]) -> None:
+def figure(rows: list[dict], filename: str = "faithfulness.png") -> None:
     import matplotlib.pyplot as plt
     names = list(dict.fromkeys(r["input"] for r in rows))
     cols = min(3, len(names))
@@ -121,7 +127,7 @@ def figure(rows: list[dict]) -> None:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8)
     fig.tight_layout()
-    save_figure(fig, "faithfulness.png")
+    save_figure(fig, filename)
 
 
 __all__ = ["budget_grid", "headline", "run"]
