@@ -87,20 +87,27 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--no-peers", action="store_true", help="skip shapiq (no Python 3.12 needed)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="override the seeds (with --no-write: a robustness check)")
+    parser.add_argument("--noise", type=float, nargs="+", help="only these noise levels")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md and core.json")
     args = parser.parse_args()
-    seeds = [0, 1, 2] if args.full else [0]
+    seeds = args.seeds or ([0, 1, 2] if args.full else [0])
     peers = not args.no_peers
     venv = ensure_venv() if peers else None
     points = []
     for n in (64, 128, 256):
         for label, budget in budgets(n).items():
             noises = (0.0, 0.3) if args.full or label == "2·n·log2 n" else (0.0,)
+            noises = [x for x in noises if args.noise is None or x in args.noise]
             points += [(n, budget, noise, seed) for noise in noises for seed in seeds]
     rows = []
     for n, budget, noise, seed in points:
         row = run_point(n, budget, noise, seed, venv, peers)
         rows.append(row)
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+    if args.no_write:
+        print(table(rows, peers))
+        return
     out = ROOT / "benchmarks" / "results" / "core.json"
     out.write_text(json.dumps(rows, indent=1))
     command = "python benchmarks/core.py " + ("--full" if args.full else "--quick") + (" --no-peers" if args.no_peers else "")
