@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from proxyspex.baselines import fit_first_order
-from proxyspex.explain import Explanation, resolve_game
+from proxyspex.estimator import resolve_game
+from proxyspex.explanation import Explanation
 from proxyspex.games import SyntheticGame
 from proxyspex.masks import MAX_EXACT_N, sample_masks
 from proxyspex.proxy import fit_proxy, r2_score

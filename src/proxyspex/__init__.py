@@ -3,7 +3,8 @@
 from . import games
 from .cache import QueryCache
 from .executors import RayExecutor
-from .explain import Explanation, ProxySPEX, explain, explain_many
+from .estimator import ProxySPEX, explain, explain_many
+from .explanation import Explanation
 from .indices import INDICES, interaction_values
 from .proxy import TreeConfig
 from .query import ValueFunctionError

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .explain import ProxySPEX
+from .estimator import ProxySPEX
 from .indices import INDICES
 
 

@@ -59,7 +59,7 @@ def removal_curve(result, f, ks: Iterable[int] = range(1, 11), *, relative: bool
 def shapley_recall(estimate, truth, k: int = 10) -> float:
     """Share of the ``k`` features with the largest |Shapley value| in ``truth`` that ``estimate`` also ranks top ``k``.
 
-    Each argument is an :class:`~proxyspex.explain.Explanation`, a ``{(i,): value}`` dict, or a
+    Each argument is an :class:`~proxyspex.explanation.Explanation`, a ``{(i,): value}`` dict, or a
     length-n array of values.
     """
     est, tru = _shapley_vector(estimate), _shapley_vector(truth)

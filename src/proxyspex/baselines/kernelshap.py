@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..explain import Explanation, resolve_game
+from ..estimator import resolve_game
+from ..explanation import Explanation
 from ..masks import default_budget, mask_keys
 from ..proxy import r2_score
 from ..query import Queries

@@ -8,7 +8,8 @@ import numpy as np
 from sklearn.linear_model import LassoCV
 from sklearn.model_selection import KFold
 
-from ..explain import Explanation, _anchors, _seed, check_budget, resolve_game
+from ..estimator import _anchors, _seed, check_budget, resolve_game
+from ..explanation import Explanation
 from ..masks import default_budget, sample_masks
 from ..query import Queries
 from ..spectrum import Spectrum

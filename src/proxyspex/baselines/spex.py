@@ -17,7 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..explain import Explanation, resolve_game
+from ..estimator import resolve_game
+from ..explanation import Explanation
 from ..proxy import r2_score
 from ..query import Queries
 from ..spectrum import Spectrum

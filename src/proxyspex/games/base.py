@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from proxyspex._validation import check_feature_names, default_feature_names  # noqa: F401 (re-exported)
 
 
 class Game:
@@ -45,20 +46,3 @@ class Game:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n={self.n})"
-
-
-def default_feature_names(n: int) -> list[str]:
-    """Names ``x0 .. x{n-1}`` for features of a plain value function."""
-    return [f"x{i}" for i in range(n)]
-
-
-def check_feature_names(names: Sequence[str] | None, n: int) -> list[str]:
-    """Validate user feature names against ``n``."""
-    if names is None:
-        return default_feature_names(n)
-    if isinstance(names, (str, bytes)):
-        raise TypeError(f"feature_names must be a sequence of names, not one {type(names).__name__}")
-    names = [str(name) for name in names]
-    if len(names) != n:
-        raise ValueError(f"feature_names has {len(names)} entries but n={n}")
-    return names
