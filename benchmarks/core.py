@@ -25,7 +25,8 @@ from benchmarks._report import ROOT, header, update_section
 from benchmarks.peers.shapiq_peer import ensure_venv, fit_shapiq_proxyspex
 from proxyspex.games import SyntheticGame
 from proxyspex.masks import sample_masks
-from proxyspex.proxy import fit_proxy, r2_score
+from proxyspex.metrics import r2_score
+from proxyspex.proxy import fit_proxy
 
 
 def budgets(n: int) -> dict[str, int]:

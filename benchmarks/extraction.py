@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._report import header, update_section
-from proxyspex.trees import booster_spectrum
+from proxyspex.proxy.trees import booster_spectrum
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import proxyspex.proxy as proxy
+import proxyspex.proxy.boosting as boosting
 from proxyspex.masks import sample_masks
 from proxyspex.spectrum import Spectrum
 
@@ -50,14 +51,14 @@ def test_screen_skips_pairs_the_model_has_and_features_it_does_not_use():
 
 def test_fit_recovers_a_pair_the_trees_missed(monkeypatch):
     """Trees that never report the pair (simulated by dropping it) still give a model with it."""
-    real = proxy.booster_spectrum
+    real = boosting.booster_spectrum
 
     def without_pair(*args, **kwargs):
         spectrum = real(*args, **kwargs)
         terms = spectrum.terms()
         return spectrum.select(np.array([t != (2, 5) for t in terms], dtype=bool))
 
-    monkeypatch.setattr(proxy, "booster_spectrum", without_pair)
+    monkeypatch.setattr(boosting, "booster_spectrum", without_pair)
     X, y = noisy_game(n=30, m=800, seed=0, pair=0.3)
     fit = proxy.fit_proxy(X, y, random_state=0)
     assert fit.details["screened_pairs"] >= 1
@@ -74,10 +75,46 @@ def test_energy_rule_does_not_screen():
 
 def test_select_keeps_order_and_drops_repeats():
     spectrum = Spectrum.from_dict(5, {(0,): 1.0, (1, 2): 2.0, (3,): 3.0, (0, 4): 4.0})
-    view = proxy._ordered(spectrum, np.array([3, 0, 2]))
+    view = proxy.ordered(spectrum, np.array([3, 0, 2]))
     assert [t for t, _ in view.to_dict().items()] == [view.terms()[0], (0,), view.terms()[2]]
     picked = view.select(np.array([2, 0, 2]))
     assert picked.terms() == [view.terms()[0], view.terms()[2]] and len(picked) == 2
     assert spectrum.select(spectrum.degrees == 1).to_dict() == {(0,): 1.0, (3,): 3.0}
     with pytest.raises(IndexError):
         spectrum.select(np.array([7]))
+
+
+def test_each_fold_expands_its_masks_once(monkeypatch):
+    """Below SMALL_SAMPLE masks: one design per fold and one for all masks, plus the screened pairs' columns."""
+    calls = []
+    real = Spectrum.design_matrix
+
+    def counted(self, masks):
+        out = real(self, masks)
+        calls.append(out.shape)
+        return out
+
+    monkeypatch.setattr(Spectrum, "design_matrix", counted)
+    X, y = noisy_game(n=30, m=800, seed=0, pair=0.3)
+    fit = proxy.fit_proxy(X, y, random_state=0)
+    wide = [shape for shape in calls if shape[1] > 2 * X.shape[1] // 3]  # candidate designs, not pair columns
+    assert fit.details["n_folds"] == 5 and len(wide) == 6
+    assert all(rows == len(X) for rows, _ in calls)
+
+
+def test_proxy_fit_names_the_penalty_of_alpha():
+    X, y = noisy_game(n=30, m=400, seed=1, pair=0.0)
+    fit = proxy.fit_proxy(X, y, random_state=0)
+    assert fit.penalty in ("l1", "l2") and fit.penalty == fit.details["penalty"]
+    scores = {key: r2 for r2, key in fit.details["scores"]}
+    assert scores[(fit.penalty, fit.details["support_size"], fit.alpha)] == pytest.approx(fit.faithfulness)
+
+
+def test_r2_has_one_convention_for_a_constant_target():
+    from proxyspex.metrics import r2_score
+
+    y = np.full(50, 3.0)
+    assert r2_score(y, y + 1e-16) == 1.0
+    assert r2_score(y, y + 0.1) == 0.0
+    assert r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 2.0]) == pytest.approx(0.5)
+    assert proxy.r2_score is r2_score  # the old import path still works

@@ -6,7 +6,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from proxyspex.trees import booster_spectrum, leaves_spectrum
+from proxyspex.proxy.trees import booster_spectrum, leaves_spectrum
 
 
 def train(n, m, depth, rounds, seed=0, **extra):
@@ -52,7 +52,7 @@ def test_leaf_expansion_of_one_path():
 
 
 def test_repeated_feature_on_a_path():
-    from proxyspex.trees import _merge_repeated_features
+    from proxyspex.proxy.trees import _merge_repeated_features
     features = np.array([[0, 0, 1], [0, 0, 1]])
     outcomes = np.array([[1, 1, 0], [1, 0, 0]])
     f, o, d, v = _merge_repeated_features(features, outcomes, np.array([3, 3]), np.array([2.0, 5.0]))
@@ -65,7 +65,7 @@ def test_sklearn_trees_spectrum_is_exact(forest):
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.tree import DecisionTreeRegressor
 
-    from proxyspex.trees import sklearn_trees_spectrum
+    from proxyspex.proxy.trees import sklearn_trees_spectrum
 
     rng = np.random.default_rng(0)
     X = rng.random((400, 20)) < 0.5

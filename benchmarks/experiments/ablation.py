@@ -19,9 +19,9 @@ from sklearn.linear_model import LassoCV
 from sklearn.neural_network import MLPRegressor
 
 from proxyspex.masks import all_masks, sample_masks
-from proxyspex.proxy import TreeConfig, _candidate_terms, _lightgbm, refit, select_support
+from proxyspex.proxy import TreeConfig, candidate_terms, load_lightgbm, refit, select_support
+from proxyspex.proxy.trees import booster_spectrum, sklearn_trees_spectrum
 from proxyspex.spectrum import Spectrum
-from proxyspex.trees import booster_spectrum, sklearn_trees_spectrum
 
 from .common import explanation, lasso_on, ours_on, save_figure, short
 
@@ -43,7 +43,7 @@ def lasso_spectrum(X, y, terms: Spectrum, seed: int) -> Spectrum:
 def proxy_spectrum(name: str, X, y, seed: int) -> Spectrum:
     n = X.shape[1]
     if name == "LightGBM":
-        lgb = _lightgbm()
+        lgb = load_lightgbm()
         rng = np.random.default_rng(seed)
         val = rng.random(len(y)) < 0.2
         train_set = lgb.Dataset(X[~val].astype(np.float32), y[~val], params={"verbosity": -1})
@@ -65,10 +65,10 @@ def proxy_spectrum(name: str, X, y, seed: int) -> Spectrum:
 
 def refined(spectrum: Spectrum, X, y, train, val) -> Spectrum:
     """The shared second half of the pipeline: rank candidates, choose support by CV, refit on all masks."""
-    candidates = _candidate_terms(spectrum, X.shape[1], len(y), None)
+    candidates = candidate_terms(spectrum, X.shape[1], len(y), None)
     choice = select_support(X, y, [(train, val, candidates)])
-    support = candidates.select(np.arange(min(choice["size"], len(candidates))))
-    return refit(support, X, y, choice["alpha"], choice["penalty"])
+    support = candidates.select(np.arange(min(choice.size, len(candidates))))
+    return refit(support, X, y, choice.alpha, choice.penalty)
 
 
 PROXIES = ("LightGBM", "random forest", "MLP")

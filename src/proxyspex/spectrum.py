@@ -90,11 +90,18 @@ class Spectrum:
         return cls(n, sp.csr_matrix((0, n), dtype=bool), np.zeros(0), basis=basis)
 
     @classmethod
-    def _trusted(cls, n: int, support: sp.csr_matrix, values: np.ndarray, basis: str) -> Spectrum:
-        """Wrap rows already checked and free of duplicates, in the given order (no validation)."""
+    def from_canonical(cls, n: int, support: sp.csr_matrix, values: np.ndarray, basis: str = "fourier") -> Spectrum:
+        """Wrap data that is already valid, without checks or reordering (fast; for internal pipelines).
+
+        ``support`` must be an ``(s, n)`` bool CSR matrix with sorted indices and no two equal
+        rows, ``values`` an ``(s,)`` float array of finite numbers. Rows keep the given order
+        (the constructor would sort them), so an ordered candidate list stays ordered.
+        """
         spectrum = cls.__new__(cls)
         spectrum.n, spectrum.basis, spectrum.support, spectrum.values = n, basis, support, values
         return spectrum
+
+    _trusted = from_canonical  # the old private name
 
     # -- views ----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -136,7 +143,7 @@ class Spectrum:
         if keep.dtype.kind not in "iu" or (keep.size and (keep.min() < 0 or keep.max() >= len(self))):
             return Spectrum(self.n, self.support[keep], self.values[keep], basis=self.basis)  # let it complain
         keep = np.unique(keep)  # rows of distinct terms stay distinct, in order
-        return Spectrum._trusted(self.n, self.support[keep], self.values[keep], self.basis)
+        return Spectrum.from_canonical(self.n, self.support[keep], self.values[keep], self.basis)
 
     def truncate(self, max_order: int) -> Spectrum:
         """Drop every term of order above ``max_order``."""
@@ -270,7 +277,7 @@ def superset_sum(
     supports, values = [], []
     for s, (sub_rows, sub_values) in pieces.items():
         rows, vals = sum_duplicate_rows(np.concatenate(sub_rows), np.concatenate(sub_values))
-        supports.append(_rows_to_csr(rows, spectrum.n))
+        supports.append(rows_to_csr(rows, spectrum.n))
         values.append(vals)
     if not supports:
         return Spectrum.zero(spectrum.n, basis=basis)
@@ -325,7 +332,8 @@ def _binary(array, name: str):
     return array
 
 
-def _rows_to_csr(rows: np.ndarray, n: int) -> sp.csr_matrix:
+def rows_to_csr(rows: np.ndarray, n: int) -> sp.csr_matrix:
+    """Bool CSR support from an ``(s, d)`` array of feature indices, one term per row."""
     s, d = rows.shape
     indptr = np.arange(0, s * d + 1, d) if d else np.zeros(s + 1, dtype=np.int64)
     return sp.csr_matrix((np.ones(s * d, dtype=bool), rows.ravel(), indptr), shape=(s, n))
@@ -343,7 +351,7 @@ def _canonical(support: sp.csr_matrix, values: np.ndarray) -> tuple[sp.csr_matri
         rows = support[select].indices.reshape(select.size, int(d))
         rows, vals = sum_duplicate_rows(rows, values[select])
         nonzero = vals != 0
-        supports.append(_rows_to_csr(rows[nonzero], support.shape[1]))
+        supports.append(rows_to_csr(rows[nonzero], support.shape[1]))
         kept_values.append(vals[nonzero])
     if not supports:
         return sp.csr_matrix((0, support.shape[1]), dtype=bool), np.zeros(0)

@@ -11,6 +11,7 @@ from sklearn.model_selection import KFold
 from ..estimator import _anchors, _seed, check_budget, resolve_game
 from ..explanation import Explanation
 from ..masks import default_budget, sample_masks
+from ..metrics import r2_from_sums, rounding_floor
 from ..query import Queries
 from ..spectrum import Spectrum
 
@@ -60,7 +61,7 @@ def fit_first_order(X: np.ndarray, y: np.ndarray, *, cv: int = 5, random_state: 
     model = LassoCV(cv=folds, alphas=30, max_iter=5000, random_state=random_state).fit(Z, y)
     mse = model.mse_path_.mean(axis=1)[list(model.alphas_).index(model.alpha_)]
     variance = float(np.var(y))
-    r2 = 1.0 - mse / variance if variance > 0 else 1.0
+    r2 = r2_from_sums(mse, variance, rounding_floor(y) / len(y))  # per-mask means: the floor per mask
     terms = {(i,): float(c) for i, c in enumerate(model.coef_)}
     terms[()] = float(model.intercept_)
     return Spectrum.from_dict(n, terms), float(r2)
