@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..spectrum import Spectrum
 from .base import Game, check_feature_names
@@ -77,6 +78,55 @@ class SyntheticGame(SpectrumGame):
     def __init__(self, n: int, n_interactions: int = 32, max_order: int = 3, noise: float = 0.0,
                  random_state: int | None = None):
         spectrum = hierarchical_spectrum(n, n_interactions, max_order, random_state=random_state)
+        super().__init__(spectrum, noise=noise, random_state=random_state)
+
+
+def saturating_spectrum(
+    n: int,
+    n_active: int = 16,
+    n_or: int = 8,
+    gain: float = 2.0,
+    or_scale: float = 0.5,
+    random_state: int | None = None,
+) -> Spectrum:
+    """A saturating function: tanh of a sparse sum, plus OR terms; its exact Fourier spectrum.
+
+    f(x) = tanh(sum_{i in A} w_i (x_i - 1/2)) + sum_j c_j (x_a + x_b - x_a x_b)
+
+    over ``n_active`` random features A, with weights scaled so that the inner sum has standard
+    deviation ``gain`` under uniform masks (2 saturates: tanh(2) = 0.96), and ``n_or`` OR terms of
+    random pairs (a, b) with c_j ~ N(0, ``or_scale``^2). Like a model's probability, the tanh spreads
+    its energy over every order of A (decaying with the order) and is far from sparse in the Moebius
+    basis; an OR is 1 - AND of the removals. The spectrum is exact (a 2^``n_active`` table).
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if not 1 <= n_active <= min(n, 20):
+        raise ValueError(f"n_active must be between 1 and min(n, 20), got {n_active}")
+    rng = np.random.default_rng(random_state)
+    active = np.sort(rng.choice(n, size=n_active, replace=False))
+    weights = rng.normal(size=n_active)
+    weights *= 2.0 * gain / np.linalg.norm(weights)  # std of sum w_i (x_i - 1/2) is |w| / 2
+    table_masks = (np.arange(2 ** n_active)[:, None] >> np.arange(n_active)[None, :]) & 1
+    small = Spectrum.from_table(np.tanh((table_masks - 0.5) @ weights), tol=1e-12)
+    rows = sp.csr_matrix((np.ones(small.support.nnz, dtype=bool), active[small.support.indices],
+                          small.support.indptr), shape=(len(small), n))
+    spectrum = Spectrum(n, rows, small.values)
+    terms: dict[tuple, float] = {}
+    for _ in range(n_or if n >= 2 else 0):
+        a, b = sorted(rng.choice(n, size=2, replace=False).tolist())
+        c = or_scale * rng.normal()
+        for term, value in (((a,), c), ((b,), c), ((a, b), -c)):
+            terms[term] = terms.get(term, 0.0) + value
+    return spectrum + Spectrum.from_dict(n, terms, basis="moebius").to_fourier()
+
+
+class SaturatingGame(SpectrumGame):
+    """Saturating game with an exact spectrum; see :func:`saturating_spectrum`."""
+
+    def __init__(self, n: int, n_active: int = 16, n_or: int = 8, gain: float = 2.0, noise: float = 0.0,
+                 random_state: int | None = None):
+        spectrum = saturating_spectrum(n, n_active, n_or, gain, random_state=random_state)
         super().__init__(spectrum, noise=noise, random_state=random_state)
 
 
