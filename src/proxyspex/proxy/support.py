@@ -27,6 +27,7 @@ from .candidates import Candidates
 
 ALPHAS = np.logspace(-3, 1, 5)  # ridge penalties, relative to the mean eigenvalue of the Gram
 PENALTIES = ("l1", "l2")
+L1_TERMS_PER_FEATURE = 2  # the LASSO path runs over this many leading candidates per first-order term
 
 
 @dataclass
@@ -47,6 +48,7 @@ class SupportChoice:
     penalty: str  # "l1" (LASSO) or "l2" (ridge)
     alpha: float  # in the units of ``penalty`` (module docstring)
     scores: list = field(default_factory=list)  # (r2, (penalty, size, alpha)) for every option
+    errors: dict = field(default_factory=dict, repr=False)  # option -> per-fold squared errors on the val rows
 
 
 def select_support(X: np.ndarray, y: np.ndarray, folds: Sequence, alphas=ALPHAS, sizes=None,
@@ -63,9 +65,9 @@ def select_support(X: np.ndarray, y: np.ndarray, folds: Sequence, alphas=ALPHAS,
     if sizes is None:
         sizes = {min(n_low, total), total} | {n_low + int(round(k)) for k in np.geomspace(1, max(total - n_low, 1), 10)}
     sizes = sorted(s for s in set(sizes) if 1 <= s <= total) or [total]
-    l1_size = min(total, 2 * max(n_low, 1))
+    l1_size = min(total, L1_TERMS_PER_FEATURE * max(n_low, 1))
     l1_alphas = None
-    errors: dict[tuple, list[float]] = {}
+    errors: dict[tuple, list[np.ndarray]] = {}
     for fold in folds:
         A, B = fold.candidates.design(fold.train, total), fold.candidates.design(fold.val, total)
         mean = A.mean(axis=0)
@@ -76,12 +78,13 @@ def select_support(X: np.ndarray, y: np.ndarray, folds: Sequence, alphas=ALPHAS,
             l1_max = np.max(np.abs(A[:, :l1_size].T @ (y_train - y_train.mean()))) / len(y_train)
             l1_alphas = np.geomspace(l1_max, l1_max * 1e-3, 12) if l1_max > 0 else np.array([1e-8])
         for key, pred in fold_predictions(A, B, y_train, sizes, alphas, l1_size, l1_alphas, penalties):
-            errors.setdefault(key, []).append(float(np.sum((y[fold.val] - pred) ** 2)))
+            errors.setdefault(key, []).append((y[fold.val] - pred) ** 2)
     total_ss = sum(float(np.sum((y[f.val] - y[f.val].mean()) ** 2)) for f in folds)
     floor = rounding_floor(y)
-    scores = [(r2_from_sums(sum(sse), total_ss, floor), key) for key, sse in errors.items() if len(sse) == len(folds)]
+    errors = {key: rows for key, rows in errors.items() if len(rows) == len(folds)}
+    scores = [(r2_from_sums(sum(float(np.sum(e)) for e in rows), total_ss, floor), key) for key, rows in errors.items()]
     r2, (penalty, size, alpha) = max(scores, key=lambda s: (s[0], -s[1][1]))
-    return SupportChoice(r2=float(r2), size=size, penalty=penalty, alpha=alpha, scores=scores)
+    return SupportChoice(r2=float(r2), size=size, penalty=penalty, alpha=alpha, scores=scores, errors=errors)
 
 
 def fold_predictions(A, B, y_train, sizes, alphas, l1_size, l1_alphas, penalties=PENALTIES):
