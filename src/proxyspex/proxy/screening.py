@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spectrum import Spectrum, terms_to_support
+from ..spectrum import Spectrum
+from ..term_rows import terms_to_support
 
 SCREEN_FEATURES = 48  # pairs missed by the trees are screened among this many strongest features
 TRIPLE_FEATURES = 24  # triples among this many (C(24, 3) = 2024 triples; 32 and a lower threshold measured no better)

@@ -14,7 +14,8 @@ from itertools import combinations
 import numpy as np
 import scipy.sparse as sp
 
-from ..spectrum import MAX_TERM_DEGREE, Spectrum, rows_to_csr, sum_duplicate_rows
+from ..spectrum import MAX_TERM_DEGREE, Spectrum
+from ..term_rows import rows_to_csr, sum_duplicate_rows
 
 
 def booster_spectrum(booster, n: int | None = None, num_iteration: int | None = None) -> Spectrum:
