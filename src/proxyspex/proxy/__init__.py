@@ -111,10 +111,12 @@ def _pipeline(X, y, *, max_order, configs, val_fraction, max_rounds, early_stopp
     sizes = None if energy is None else [energy_size(full.terms, energy)]
     choice = select_support(X, y, folds, sizes=sizes)
     model, fitted = refit_candidates(full, choice, y)
-    pairs = screened_terms(model, X, y, fitted, max_order) if energy is None and max_order >= 2 else Spectrum.zero(n)
+    depth = trees.config.max_depth
+    screen = energy is None and max_order >= 2
+    pairs = screened_terms(model, X, y, fitted, max_order, depth) if screen else Spectrum.zero(n)
     options = dict(choice.errors)  # every option the search compared, for the honest estimate
     if len(pairs):
-        with_pairs = _screened_choice(X, y, folds, choice, max_order)
+        with_pairs = _screened_choice(X, y, folds, choice, max_order, depth)
         options.update({key + ("screened",): rows for key, rows in with_pairs.errors.items()})
         if with_pairs.r2 > choice.r2:
             full, choice = full.with_pairs(pairs, X), with_pairs
@@ -135,20 +137,22 @@ def _candidates(spectrum: Spectrum, X: np.ndarray, max_terms: int | None, by_ene
     return Candidates.on(candidate_terms(spectrum, X.shape[1], X.shape[0], max_terms, by_energy=by_energy), X)
 
 
-def screened_terms(model: Spectrum, X: np.ndarray, y: np.ndarray, fitted: np.ndarray, max_order: int) -> Spectrum:
-    """Pairs (and, with ``SCREEN_TRIPLES`` and ``max_order`` >= 3, triples) the residual of ``model`` follows."""
+def screened_terms(model: Spectrum, X: np.ndarray, y: np.ndarray, fitted: np.ndarray, max_order: int,
+                   tree_depth: int) -> Spectrum:
+    """Pairs the residual of ``model`` follows, and triples with ``SCREEN_TRIPLES`` if ``max_order`` and the
+    trees' depth are both 3 or more (depth-2 trees ask for a model of order 2)."""
     terms = screen_pairs(model, X, y, fitted=fitted)
-    if SCREEN_TRIPLES and max_order >= 3:
+    if SCREEN_TRIPLES and min(max_order, tree_depth) >= 3:
         terms = terms + screen_triples(model, X, y, fitted=fitted)
     return terms
 
 
-def _screened_choice(X: np.ndarray, y: np.ndarray, folds: list[Fold], choice: SupportChoice,
-                     max_order: int) -> SupportChoice:
+def _screened_choice(X: np.ndarray, y: np.ndarray, folds: list[Fold], choice: SupportChoice, max_order: int,
+                     tree_depth: int) -> SupportChoice:
     """Out-of-fold score of ``choice`` when each fold adds the pairs it screens in its own training rows."""
     screened = []
     for fold in folds:
         model, fitted = refit_candidates(fold.candidates, choice, y, rows=fold.train)
-        pairs = screened_terms(model, X[fold.train], y[fold.train], fitted, max_order)
+        pairs = screened_terms(model, X[fold.train], y[fold.train], fitted, max_order, tree_depth)
         screened.append(Fold(fold.train, fold.val, fold.candidates.with_pairs(pairs, X)))
     return select_support(X, y, screened, alphas=[choice.alpha], penalties=(choice.penalty,))
