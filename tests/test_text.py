@@ -211,3 +211,45 @@ def test_rag_and_generation_validate_inputs():
 def test_labelled_reviews_are_balanced():
     labels = [label for _, label in LABELLED_REVIEWS]
     assert len(labels) == 20 and sum(labels) == 10
+
+
+def test_spans_locate_each_unit_in_the_text():
+    seg = segment("  Hi there.\n\nYes!  ")
+    assert seg.text == "Hi there.\n\nYes!"
+    assert [seg.text[a:b] for a, b in seg.spans()] == list(seg.units)
+
+
+def test_words_group_by_sentence():
+    fake = FakeLM()
+    game = Sentiment("Great cast. But the plot? Dull!", fake)
+    assert game.feature_names == ["Great", "cast", ".", "But", "the", "plot", "?", "Dull", "!"]
+    assert game.feature_groups("sentence") == [[0, 1, 2], [3, 4, 5, 6], [7, 8]]
+    generation = Generation("{context}", "A b. C 3.5 d.\n\nE", target="x", model=fake)
+    assert generation.feature_groups("sentence") == [[0, 1, 2], [3, 4, 5, 6], [7]]
+    users = Generation("{context}", ["A.", "B", "C."], target="x", model=fake)
+    assert users.feature_groups("sentence") == [[0], [1, 2]]
+
+
+def test_rag_sentences_group_by_document():
+    game = RAG("q?", ["Tom has 3. He is tall.", "Sara has 4."], FakeLM(), answer="7", unit="sentence")
+    assert game.feature_groups("document") == [[0, 1], [2]]
+
+
+@pytest.mark.parametrize("make, level", [
+    (lambda fake: Sentiment("A b. C d.", fake), "word"),
+    (lambda fake: Sentiment("A b. C d.", fake, unit="sentence"), "sentence"),
+    (lambda fake: Sentiment("A b. C d.", fake, unit="sentence"), "word"),
+    (lambda fake: Sentiment("A b. C d.", fake), "document"),
+    (lambda fake: RAG("q?", ["A. B.", "C."], fake, answer="x", unit="sentence"), "sentence"),
+    (lambda fake: RAG("q?", ["A. B.", "C."], fake, answer="x"), "document"),
+    (lambda fake: Sentiment("A b. C d.", fake), "paragraph"),
+])
+def test_feature_groups_reject_a_level_that_is_not_coarser(make, level):
+    with pytest.raises(ValueError, match="level must be"):
+        make(FakeLM()).feature_groups(level)
+
+
+def test_feature_groups_reject_user_units_that_span_sentences():
+    game = Generation("{context}", ["A. B", "C."], target="x", model=FakeLM())
+    with pytest.raises(ValueError, match="spans more than one sentence"):
+        game.feature_groups("sentence")

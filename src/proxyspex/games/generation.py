@@ -14,7 +14,9 @@ from proxyspex.games.text import (
     DEFAULT_PLACEHOLDER,
     Segmentation,
     as_segmentation,
+    check_coarser,
     check_masking,
+    group_by_sentence,
 )
 from proxyspex.models.base import LanguageModel
 from proxyspex.models.local import resolve_model
@@ -77,6 +79,8 @@ class Generation(Game):
             raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
         self.prompt = prompt if CONTEXT in prompt else CONTEXT + "\n\n" + prompt
         self.segmentation = as_segmentation(context_units, unit, separator)
+        #: The level of the units: ``unit`` for a string context, "custom" for units the user gave.
+        self.unit = unit if isinstance(context_units, str) else "custom"
         self.masking = check_masking(masking)
         self.placeholder = placeholder
         self.chat = chat
@@ -95,6 +99,15 @@ class Generation(Game):
         if not isinstance(target, str) or not target:
             raise ValueError(f"target must be a non-empty str, got {target!r}")
         return target
+
+    def feature_groups(self, level: str) -> list[list[int]]:
+        """Feature indices grouped by a coarser ``level``, for coarse-to-fine explanations.
+
+        Words (or units the user gave) group by ``"sentence"`` of the context. A level that is
+        not coarser than the units raises ValueError.
+        """
+        check_coarser(level, self.unit, ("sentence",) if self.unit in ("word", "custom") else ())
+        return group_by_sentence(self.segmentation)
 
     def context(self, keep: np.ndarray) -> str:
         """The context text for one mask."""
