@@ -92,5 +92,15 @@ class RAG(Generation):
                 lines.append("- " + part.render(keep[lo:hi], self.masking, self.placeholder))
         return "\n".join(lines)
 
+    def unit_spans(self) -> list[tuple[int, int]]:
+        """``(start, end)`` of each unit in the context with every unit kept, where each
+        document is a ``- `` line."""
+        spans, offset = [], 0
+        for part in self.parts:
+            spans += [(offset + 2 + start, offset + 2 + end) for start, end in part.spans()]
+            offset += 2 + len(part.text) + 1
+        return spans
+
     def fingerprint_data(self) -> dict[str, Any]:
-        return {**super().fingerprint_data(), "question": self.question, "unit": self.unit}
+        parts = [[list(part.units), list(part.gaps)] for part in self.parts]
+        return {**super().fingerprint_data(), "question": self.question, "unit": self.unit, "parts": parts}
