@@ -72,8 +72,8 @@ def explain_coarse_to_fine(game, *, levels: Sequence[str] = ("sentence", "word")
     partitions = [_partition(level, groups, game, spec.n) for level in levels[:-1]]
     partitions.append([[j] for j in range(spec.n)])
     estimators = [ProxySPEX(budget=b, **params) for b in budgets]
-    for estimator in estimators:  # every parameter is checked before the cache opens
-        estimator.check(spec.n)
+    for estimator in estimators:  # before the cache opens; a level has at least as many features as the first
+        estimator.check(len(partitions[0]))
     features = [(0, tuple(g), index) for index, g in enumerate(partitions[0])]  # (level, fine units, group index)
     queries, asked, stages = estimators[0].open_queries(spec), {}, []
     try:
