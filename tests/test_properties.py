@@ -22,6 +22,8 @@ from proxyspex.indices import _ALIASES, INDICES
 from proxyspex.masks import MIN_BUDGET, all_masks
 from proxyspex.models.base import LanguageModel
 
+from fakes import FakeLM
+
 # derandomize: the same examples on every run, so CI never fails by chance (and no example
 # database is written). The conftest's autouse cache-directory fixture is function-scoped; it
 # only sets an environment variable, so sharing it across the examples of one test is harmless.
@@ -384,27 +386,6 @@ def test_spectrum_refuses_bad_support_and_basis():
 
 
 # -- text games on a fake language model -----------------------------------------------------
-
-class FakeLM:
-    """A deterministic stand-in for a language model: scores count letters of the prompt."""
-
-    fingerprint = "fake-lm"
-
-    def __init__(self, answer: str = " yes"):
-        self.answer = answer
-
-    def score(self, prompts, target):
-        return np.array([sum(map(ord, p)) % 97 / 10.0 for p in prompts])
-
-    def score_options(self, prompts, options):
-        return np.array([[p.count(c) * 1.0 for c in "aeo"[:len(options)]] for p in prompts])
-
-    def generate(self, prompt, max_new_tokens=32):
-        return self.answer
-
-    def chat(self, user, system=None):
-        return f"<user>{user}</user>"
-
 
 def test_the_fake_model_implements_the_protocol():
     assert isinstance(FakeLM(), LanguageModel)

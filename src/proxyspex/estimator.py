@@ -95,7 +95,8 @@ class ProxySPEX(Explainer):
                             max_time=self.max_time)
         rounds: list[Round] = []
         configs, start = self._configs(), time.perf_counter()
-        bar = tqdm(total=cap, desc="explaining", unit="mask", disable=None if self.progress is None else not self.progress)
+        disable = None if self.progress is None else not self.progress  # None: shown on terminals only
+        bar = tqdm(total=cap, desc="explaining", unit="mask", disable=disable)
         try:
             while True:
                 paid, tick = queries.n_paid, time.perf_counter()
