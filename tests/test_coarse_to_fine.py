@@ -139,3 +139,26 @@ def test_forty_word_review_on_the_embedded_model(embedded_model_dir, tmp_path):
     again = px.explain_coarse_to_fine(px.games.Sentiment(REVIEW), keep=2, budget=[24, 40], random_state=0,
                                       cache=cache)
     assert again.n_paid == 0 and again.feature_names == result.feature_names
+
+
+@pytest.mark.parametrize("make, levels, coarse", [
+    (lambda lm: px.games.Sentiment("It is good. Not bad at all. The end was good and bad.", lm),
+     ("sentence", "word"), "sentence"),
+    (lambda lm: px.games.Generation("Q: {context}", "One two three. Four five.", target=" six", model=lm),
+     ("sentence", "word"), "sentence"),
+    (lambda lm: px.games.RAG("Who?", ["Ann wrote it. She is good.", "Bob read it.", "It rained. It was bad."], lm,
+                             answer="Ann", unit="sentence"), ("document", "sentence"), "document"),
+])
+def test_text_games_give_their_own_groups(make, levels, coarse):
+    from fakes import FakeLM
+    game = make(FakeLM())
+    groups = game.feature_groups(coarse)
+    result = px.explain_coarse_to_fine(game, levels=levels, keep=1, random_state=0, cache=False)
+    split = result.details["stages"][0]["split"]
+    assert len(split) == 1
+    index = int(split[0].split()[1]) - 1
+    assert [list(g) for g in result.details["groups"] if len(g) == 1 and g[0] in groups[index]] == \
+        [[j] for j in groups[index]]
+    assert [game.feature_names[j] for j in groups[index]] == \
+        [name for name, level in zip(result.feature_names, result.details["feature_levels"]) if level == levels[1]]
+    assert result.details["levels"] == list(levels)

@@ -8,18 +8,15 @@ itself, so every coalition shap evaluates is exactly one of our masks.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 
 from .._validation import check_choice, check_int
-from ..explainer import Explainer, check_seed
+from ..explainer import Explainer
 from ..explanation import Explanation
-from ..masks import default_budget, mask_keys
+from ..masks import default_budget
 from ..proxy import r2_score
 from ..spectrum import Spectrum
+from .peers import RecordedQueries, check_random_state, import_optional, seeded_global_numpy
 
 SHAP_ANCHORS = 2  # shap evaluates the empty and the full mask besides its nsamples coalitions
 
@@ -66,7 +63,7 @@ class KernelSHAP(Explainer):
             if self.budget < SHAP_ANCHORS + 1:
                 raise ValueError(f"budget={self.budget} is too small: shap needs the empty and full masks plus "
                                  f"at least one coalition, so budget >= {SHAP_ANCHORS + 1}")
-        check_seed(self.random_state, allow_generator=False, high=2 ** 32)
+        check_random_state(self.random_state)
         import_optional("shap")  # before any cache is opened
 
     def explain_queries(self, queries, feature_names: list[str]) -> Explanation:
@@ -91,59 +88,3 @@ class KernelSHAP(Explainer):
         details = {"method": "kernelshap", "backend": self.backend, "nsamples": budget - SHAP_ANCHORS,
                    "l1_reg": self.l1_reg, "train_r2": r2_score(y, spectrum.predict(X))}
         return Explanation(spectrum, feature_names, float("nan"), len(X), queries.queries.n_paid, details)
-
-
-class RecordedQueries:
-    """Calls a :class:`~proxyspex.query.Queries` and keeps every mask a peer library asked for."""
-
-    def __init__(self, queries):
-        self.queries = queries
-        self._masks: list[np.ndarray] = []
-        self._values: list[np.ndarray] = []
-
-    def __call__(self, X) -> np.ndarray:
-        X = np.asarray(X, dtype=bool).reshape(-1, self.queries.n)
-        y = self.queries(X)
-        self._masks.append(X)
-        self._values.append(y)
-        return y
-
-    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
-        """The distinct masks asked for (first occurrence order) and their values."""
-        if not self._masks:
-            return np.zeros((0, self.queries.n), dtype=bool), np.zeros(0)
-        X, y = np.vstack(self._masks), np.concatenate(self._values)
-        first: dict[bytes, int] = {}
-        for row, key in enumerate(mask_keys(X)):
-            first.setdefault(key, row)
-        rows = np.fromiter(first.values(), dtype=np.int64, count=len(first))
-        return X[rows], y[rows]
-
-
-@contextmanager
-def seeded_global_numpy(random_state: int | None) -> Iterator[None]:
-    """Seed numpy's global generator (used by shap and spectralexplain) and restore it on exit."""
-    if random_state is None:
-        yield
-        return
-    saved = np.random.get_state()
-    np.random.seed(random_state)
-    try:
-        yield
-    finally:
-        np.random.set_state(saved)
-
-
-def check_random_state(random_state) -> None:
-    """The peers seed numpy's legacy global generator, which takes an integer in [0, 2^32)."""
-    check_seed(random_state, allow_generator=False, high=2 ** 32)
-
-
-def import_optional(module: str):
-    """Import a peer library of the ``bench`` extra, or say how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ModuleNotFoundError(
-            f"this baseline needs the optional package {module!r}: pip install 'proxyspex[bench]'"
-        ) from exc

@@ -19,7 +19,7 @@ from ..explainer import Explainer
 from ..explanation import Explanation
 from ..proxy import r2_score
 from ..spectrum import Spectrum
-from .kernelshap import RecordedQueries, check_random_state, import_optional, seeded_global_numpy
+from .peers import RecordedQueries, check_random_state, import_optional, seeded_global_numpy
 
 MIN_SPARSITY_B, MAX_SPARSITY_B = 3, 12  # the range spectralexplain's Explainer chooses b from
 DEFAULT_SPARSITY_B = 8  # the Explainer's b when no budget is given
