@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ._validation import check_int
+from ._validation import check_int, is_int
 from .estimator import ProxySPEX
 from .explainer import resolve_game
 from .explanation import Explanation
@@ -161,9 +161,10 @@ def _check_levels(levels) -> tuple[str, ...]:
 
 
 def _level_budgets(budget, n_levels: int) -> list[int | None]:
-    if budget is None or isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
-        if budget is None:
-            return [None] * n_levels
+    """One budget per level: ``None`` for all, a total split evenly, or the given list."""
+    if budget is None:
+        return [None] * n_levels
+    if is_int(budget):
         total = check_int("budget", budget, min_value=MIN_BUDGET * n_levels,
                           what=f"an integer number of masks, at least {MIN_BUDGET} per level")
         return [total // n_levels] * (n_levels - 1) + [total - (n_levels - 1) * (total // n_levels)]
