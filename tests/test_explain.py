@@ -188,7 +188,8 @@ def test_exact_path_honours_max_order():
 
 
 def test_explain_many_checks_parameters_before_any_ray_task():
-    ray = pytest.importorskip("ray")
+    from extras import require_extra
+    ray = require_extra("ray", "ray")
     started = ray.is_initialized()
     with pytest.raises(ValueError, match="budget=-1 is below"):
         px.explain_many([px.games.SyntheticGame(8), px.games.SyntheticGame(9)], executor="ray", budget=-1)
