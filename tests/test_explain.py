@@ -206,3 +206,21 @@ def test_importing_the_estimator_loads_no_game_or_model():
             "'torch', 'transformers'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_parameters_are_checked_before_the_fingerprint_is_read():
+    class Game:
+        n, feature_names = 4, list("abcd")
+
+        def __call__(self, X):
+            return X.sum(axis=1) * 1.0
+
+        @property
+        def fingerprint(self):  # for an LLM game this may run the model
+            raise AssertionError("the fingerprint was read before the parameters were checked")
+
+    for call in (lambda: px.explain(Game(), budget=-1), lambda: px.explain_many([Game()], max_order=0),
+                 lambda: px.explain_coarse_to_fine(Game(), groups={"sentence": [[0, 1], [2, 3]]}, keep=0),
+                 lambda: px.baselines.Lasso(cv=1).explain(Game())):
+        with pytest.raises(ValueError):
+            call()

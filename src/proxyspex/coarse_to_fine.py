@@ -22,7 +22,7 @@ import numpy as np
 
 from ._validation import check_int, is_int
 from .estimator import ProxySPEX
-from .explainer import resolve_game
+from .explainer import check_game, resolve_game
 from .explanation import Explanation
 from .masks import MIN_BUDGET, mask_keys
 
@@ -65,15 +65,16 @@ def explain_coarse_to_fine(game, *, levels: Sequence[str] = ("sentence", "word")
     ("sentence 3", "never", "fails"); ``details`` records ``levels``, ``groups`` (the fine
     units of each feature), ``feature_levels`` and ``stages`` (one summary per level).
     """
-    spec = resolve_game(game, n, feature_names, cache_key)
+    n, _ = check_game(game, n, feature_names)
     levels = _check_levels(levels)
     keep = check_int("keep", keep, min_value=1)
     budgets = _level_budgets(budget, len(levels))
-    partitions = [_partition(level, groups, game, spec.n) for level in levels[:-1]]
-    partitions.append([[j] for j in range(spec.n)])
+    partitions = [_partition(level, groups, game, n) for level in levels[:-1]]
+    partitions.append([[j] for j in range(n)])
     estimators = [ProxySPEX(budget=b, **params) for b in budgets]
     for estimator in estimators:  # before the cache opens; a level has at least as many features as the first
         estimator.check(len(partitions[0]))
+    spec = resolve_game(game, n, feature_names, cache_key)  # the fingerprint (it may run the model) comes last
     features = [(0, tuple(g), index) for index, g in enumerate(partitions[0])]  # (level, fine units, group index)
     queries, asked, stages = estimators[0].open_queries(spec), {}, []
     try:

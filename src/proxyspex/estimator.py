@@ -12,7 +12,8 @@ from tqdm.auto import tqdm
 from ._validation import check_choice, check_int, check_real
 from .adaptive import Round, StoppingRule, r2_interval
 from .executors import LocalExecutor, RayExecutor, import_ray
-from .explainer import Explainer, GameSpec, anchor_masks, check_budget, check_seed, draw_seed, resolve_game
+from .explainer import (Explainer, GameSpec, anchor_masks, check_budget, check_game, check_seed, draw_seed,
+                        resolve_game)
 from .explanation import Explanation
 from .masks import MAX_EXACT_N, all_masks, default_budget, mask_keys, sample_masks
 from .proxy import TreeConfig, default_configs, fit_proxy
@@ -184,8 +185,8 @@ def explain_many(games: Sequence, *, executor: str = "local", **params) -> list[
     check_choice("executor", executor, ("local", "ray"))
     estimator = ProxySPEX(**{k: v for k, v in params.items() if k not in _EXPLAIN_ONLY})
     for game in games:  # fail on a bad game or parameter before any model runs or any task starts
-        spec = resolve_game(game, params.get("n"), params.get("feature_names"), params.get("cache_key"))
-        estimator.check(spec.n)
+        n, _ = check_game(game, params.get("n"), params.get("feature_names"))
+        estimator.check(n)
     if executor == "local":
         return [explain(game, **params) for game in games]
     ray = import_ray()

@@ -3,9 +3,9 @@
 An explainer (ProxySPEX, the baselines) is configured in ``__init__`` and does its work in
 :meth:`Explainer.explain`, which always runs the same steps in the same order:
 
-1. :func:`resolve_game` turns a Game or a plain callable into a :class:`GameSpec`;
-2. :meth:`Explainer.check_params` validates every parameter against that ``n`` (no cache is
-   open yet, no model has run);
+1. :func:`check_game` reads the game's ``n`` and names, and :meth:`Explainer.check_params`
+   validates every parameter against that ``n`` (no cache is open yet, no model has run);
+2. :func:`resolve_game` turns the game into a :class:`GameSpec` (its fingerprint keys the cache);
 3. :meth:`Explainer.open_queries` opens one :class:`~proxyspex.query.Queries` (cache, batches);
 4. :meth:`Explainer.explain_queries` does the method's own work and builds the Explanation.
 
@@ -42,6 +42,16 @@ class GameSpec:
 def resolve_game(game, n: int | None = None, feature_names: Sequence[str] | None = None,
                  cache_key: str | None = None) -> GameSpec:
     """The :class:`GameSpec` of a Game (``n``, ``feature_names``, ``fingerprint``) or of a plain callable."""
+    n, names = check_game(game, n, feature_names)
+    key = cache_key if cache_key is not None else getattr(game, "fingerprint", None)
+    if key is not None:
+        key = f"{key}|n={n}"
+    return GameSpec(game, n, names, key)
+
+
+def check_game(game, n: int | None = None, feature_names: Sequence[str] | None = None) -> tuple[int, list[str]]:
+    """The game's ``n`` and feature names, checked; unlike :func:`resolve_game` it never reads the
+    fingerprint, which for some games runs the model (a greedy answer) or sends a request."""
     if not callable(game):
         raise TypeError(f"game must be a Game or a callable taking a (m, n) bool array, got {type(game).__name__}")
     game_n = getattr(game, "n", None)
@@ -52,10 +62,7 @@ def resolve_game(game, n: int | None = None, feature_names: Sequence[str] | None
         raise TypeError("n is required when game is a plain callable: explain(f, n=...)")
     n = check_int("n", n, min_value=1, what="a positive integer (the number of features)")
     names = feature_names if feature_names is not None else getattr(game, "feature_names", None)
-    key = cache_key if cache_key is not None else getattr(game, "fingerprint", None)
-    if key is not None:
-        key = f"{key}|n={n}"
-    return GameSpec(game, n, check_feature_names(names, n), key)
+    return n, check_feature_names(names, n)
 
 
 def check_budget(name: str, value, n: int) -> int:
@@ -100,8 +107,8 @@ class Explainer:
     def explain(self, game, *, n: int | None = None, feature_names: Sequence[str] | None = None,
                 cache_key: str | None = None) -> Explanation:
         """Explain ``game`` (a Game, or a callable with ``n=``) and return its :class:`Explanation`."""
+        self.check(check_game(game, n, feature_names)[0])  # before the fingerprint, which may run the model
         spec = resolve_game(game, n, feature_names, cache_key)
-        self.check(spec.n)
         queries = self.open_queries(spec)
         try:
             return self.explain_queries(queries, spec.feature_names)
@@ -129,5 +136,5 @@ class Explainer:
         raise NotImplementedError
 
 
-__all__ = ["Explainer", "GameSpec", "anchor_masks", "check_budget", "check_seed", "draw_seed", "is_int",
-           "resolve_game"]
+__all__ = ["Explainer", "GameSpec", "anchor_masks", "check_budget", "check_game", "check_seed", "draw_seed",
+           "is_int", "resolve_game"]
