@@ -146,8 +146,18 @@ def test_adaptive_rounds_report_intervals_and_stop_on_a_plateau():
 def test_adaptive_rounds_keep_going_while_they_gain():
     game = px.games.SyntheticGame(64, n_interactions=80, max_order=4, random_state=4)
     result = px.explain(game, random_state=0, cache=False)
-    assert result.details["stopped"] == "target_r2" and len(result.details["rounds"]) >= 3
-    assert game.r2(result.spectrum) > 0.98
+    rounds = result.details["rounds"]
+    assert len(rounds) >= 3 and rounds[1]["r2"] - rounds[0]["r2"] > 0.05
+    assert result.details["stopped"] in ("target_r2", "diminishing gains") and game.r2(result.spectrum) > 0.98
+
+
+def test_diminishing_gains_stop_before_the_doubling_that_would_gain_noise():
+    from proxyspex.adaptive import Round, StoppingRule
+    rounds = [Round(100 * 2 ** k, r2, r2 - 0.02, r2 + 0.02, 100, 1.0, 1.0) for k, r2 in enumerate([0.4, 0.6, 0.66])]
+    rule = StoppingRule(cap=10_000)
+    assert rule.next_size(rounds, 0.0) is None and rule.reason == "diminishing gains"  # next: 0.06 * 0.3 < 0.02
+    rounds[-1] = Round(400, 0.75, 0.73, 0.77, 100, 1.0, 1.0)  # gains 0.2 then 0.15: the next one is worth it
+    assert StoppingRule(cap=10_000).next_size(rounds, 0.0) == 800
 
 
 def test_max_time_stops_before_a_round_that_would_overrun():

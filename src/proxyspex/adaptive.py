@@ -7,7 +7,9 @@ estimate's own uncertainty, so the rule stops when
 
 * the budget is fixed, the mask cap is reached, or the estimate reached ``target_r2``;
 * the last doubling gained no more than ``max(tol, half-width of the R^2 interval)`` (a plateau:
-  the gain is within the noise of the estimate, and the next doubling is not expected to gain more);
+  the gain is within the noise of the estimate);
+* the next doubling, if gains keep shrinking by the ratio of the last two, would gain no more than
+  that either: it would cost as many masks as all rounds so far for a gain nobody could tell from noise;
 * the next round, projected from the seconds per mask and per fit measured so far, would end
   after ``max_time`` seconds.
 """
@@ -79,11 +81,22 @@ class StoppingRule:
             return self._stop("mask cap")
         if last.r2 >= self.target_r2:
             return self._stop("target_r2")
-        if len(rounds) >= 2 and last.r2 - rounds[-2].r2 <= max(self.tol, last.half_width):
+        floor = max(self.tol, last.half_width)  # a gain this small is within the noise of the estimate
+        if len(rounds) >= 2 and last.r2 - rounds[-2].r2 <= floor:
             return self._stop("plateau")
+        if len(rounds) >= 3 and self.projected_gain(rounds) <= floor:
+            return self._stop("diminishing gains")
         if self.max_time is not None and elapsed + self.projected_seconds(rounds, size) > self.max_time:
             return self._stop("max_time")
         return size
+
+    @staticmethod
+    def projected_gain(rounds: list[Round]) -> float:
+        """The next doubling's gain if gains keep shrinking by the ratio of the last two (at most 1)."""
+        last, previous = rounds[-1].r2 - rounds[-2].r2, rounds[-2].r2 - rounds[-3].r2
+        if last <= 0 or previous <= 0:
+            return last
+        return last * min(1.0, last / previous)
 
     @staticmethod
     def projected_seconds(rounds: list[Round], size: int) -> float:
