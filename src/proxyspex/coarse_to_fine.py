@@ -82,13 +82,14 @@ def explain_coarse_to_fine(game, *, levels: Sequence[str] = ("sentence", "word")
             names = [_name(levels, spec.feature_names, feature) for feature in features]
             estimator.check(len(features))
             level_queries = GroupedQueries(queries, _owner(features, spec.n), asked)
-            prior = np.array(list(asked.values()), dtype=bool).reshape(-1, spec.n)
+            prior = _to_level(np.array(list(asked.values()), dtype=bool).reshape(-1, spec.n), features)
             paid_before = queries.n_paid
-            result = estimator.explain_queries(level_queries, names, prior_masks=_to_level(prior, features))
+            result = estimator.explain_queries(level_queries, names, prior_masks=prior)
             scores = importance(result)
             stage = {"level": levels[depth], "n": len(features), "feature_names": names,
                      "faithfulness": result.faithfulness, "n_queries": result.n_queries,
-                     "n_paid": queries.n_paid - paid_before, "n_reused": len(prior), "split": []}
+                     "n_paid": queries.n_paid - paid_before, "n_reused": len(prior),
+                     "importance": scores.tolist(), "split": []}
             stages.append(stage)
             if depth + 1 < len(levels):
                 features, stage["split"] = _refine(features, scores, partitions[depth + 1], depth + 1, keep, names)
