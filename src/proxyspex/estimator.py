@@ -32,7 +32,8 @@ class ProxySPEX(Explainer):
         starting near ``n log2 n`` and doubling, until the R^2 estimate reaches ``target_r2``,
         gains (or is projected to gain) no more than ``tol`` and its own uncertainty, the next
         round would end after ``max_time`` seconds, or ``max_budget`` masks (default
-        ``10 n log2 n``) are spent (see :mod:`proxyspex.adaptive`). ``details["rounds"]`` lists every round with its R^2 interval and cost.
+        ``10 n log2 n``) are spent (see :mod:`proxyspex.adaptive`). ``details["rounds"]`` lists
+        every round with its R^2 interval and cost; ``details["stopped"]`` says why it stopped.
     max_order : deepest tree, hence highest interaction order found. ``None`` (default) is 3
         when sampling (what every tuning run picked, BENCHMARKS.md) and every order when the
         budget covers all 2^n masks (the exact spectrum). A number also truncates the exact
