@@ -1,6 +1,7 @@
 """Brute-force ground truth over the full 2^n table, straight from each index's definition.
 
-Masks are integers: bit i set = feature i kept. Nothing here uses proxyspex's conversions.
+Masks are integers: bit i set = feature i kept (``all_masks`` row s is the mask of s). Nothing here
+uses proxyspex's conversions.
 """
 
 from __future__ import annotations
@@ -11,11 +12,7 @@ from math import comb, factorial
 import numpy as np
 from scipy.special import bernoulli
 
-
-def all_masks(n: int) -> np.ndarray:
-    """(2^n, n) bool array; row s is the mask of integer s."""
-    s = np.arange(2 ** n)
-    return ((s[:, None] >> np.arange(n)[None, :]) & 1).astype(bool)
+from proxyspex.masks import all_masks  # noqa: F401 (re-exported: row s is the mask of integer s)
 
 
 def bits(s: int) -> tuple[int, ...]:
@@ -37,8 +34,8 @@ def fourier(table: np.ndarray) -> dict:
 
 
 def moebius(table: np.ndarray) -> dict:
-    return {bits(t): float(sum((-1) ** (bin(t).count("1") - bin(l).count("1")) * table[l]
-                           for l in range(table.size) if l & ~t == 0))
+    return {bits(t): float(sum((-1) ** (bin(t).count("1") - bin(s).count("1")) * table[s]
+                           for s in range(table.size) if s & ~t == 0))
             for t in range(table.size)}
 
 

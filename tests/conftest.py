@@ -33,5 +33,5 @@ def embedded_model_dir(model_dir):
     except (ImportError, FileNotFoundError) as err:
         if os.environ.get("CI"):  # CI installs the llm extra and the model: missing is a failure
             raise
-        pytest.skip(str(err))
+        pytest.skip(f"needs the embedded model and the 'llm' extra: pip install 'proxyspex[llm]' ({err})")
     return model_dir

@@ -12,6 +12,8 @@ from proxyspex.games import SpectrumGame, SyntheticGame
 from proxyspex.masks import all_masks
 from proxyspex.spectrum import Spectrum
 
+from extras import require_extra
+
 
 def shapley_of(result) -> np.ndarray:
     values = result.index("shapley")
@@ -22,7 +24,7 @@ def shapley_of(result) -> np.ndarray:
 
 @pytest.fixture
 def shap():
-    return pytest.importorskip("shap")
+    return require_extra("shap", "bench")
 
 
 def test_kernelshap_is_exact_on_an_additive_game(shap):
@@ -99,7 +101,7 @@ KNOWN = {(): 3.0, (0,): -2.0, (5,): 0.7, (3, 7): 1.5, (2, 11): -1.1, (4, 19): 0.
 
 @pytest.fixture(scope="module")
 def spex_known():
-    pytest.importorskip("spectralexplain")
+    require_extra("spectralexplain", "bench")
     game = SpectrumGame(Spectrum.from_dict(N, KNOWN))
     budget = spex_min_budget(N, ORDER)
     return budget, SPEX(budget=budget, max_order=ORDER, random_state=0, cache=False).explain(game)
@@ -123,7 +125,7 @@ def test_spex_counts_distinct_queries_within_its_minimum_budget(spex_known):
 
 
 def test_spex_is_faithful_on_a_synthetic_game():
-    pytest.importorskip("spectralexplain")
+    require_extra("spectralexplain", "bench")
     game = SyntheticGame(n=N, n_interactions=12, max_order=ORDER, random_state=3)
     budget = 2 * spex_min_budget(N, ORDER)
     result = SPEX(budget=budget + 7, max_order=ORDER, decoder="hard", random_state=1, cache=False).explain(game)
@@ -135,7 +137,7 @@ def test_spex_is_faithful_on_a_synthetic_game():
 
 
 def test_spex_refuses_budgets_below_its_minimum_and_bad_arguments():
-    pytest.importorskip("spectralexplain")
+    require_extra("spectralexplain", "bench")
     f = lambda X: X.sum(axis=1)
     needed = spex_min_budget(N, ORDER)
     with pytest.raises(ValueError, match=f"minimum of {needed}"):

@@ -72,3 +72,19 @@ def test_spectral_hierarchy():
     assert h["order3"] == pytest.approx(1 / 16) and h["order4+"] == 0
     assert h["subset2"] == 1.0  # (0, 1) with (0,)
     assert h["subset5"] == pytest.approx(2 / 3)  # (0, 1) and (0, 1, 4) have subsets; (2, 3) has none
+
+
+def test_evaluation_arguments_follow_one_convention():
+    from proxyspex.evaluate import faithfulness, removal_curve, shapley_recall
+    game = SpectrumGame(Spectrum.from_dict(6, {(0, 1): 2.0, (2,): -1.0}, basis="moebius"))
+    exact = px.explain(game, budget=64, cache=False)
+    with pytest.raises(TypeError, match="^ks must be removal sizes"):
+        removal_curve(exact, game, ks=[1.5])
+    with pytest.raises(ValueError, match=r"^ks must be removal sizes between 0 and n=6, got \[\]"):
+        removal_curve(exact, game, ks=[])
+    with pytest.raises(TypeError, match="^n_test must be"):
+        faithfulness(exact, game, n_test=10.0)
+    with pytest.raises(ValueError, match="^n_test must be"):
+        faithfulness(exact, game, n_test=1)
+    with pytest.raises(TypeError, match="^k must be between 1"):
+        shapley_recall(exact, exact, k="3")

@@ -47,14 +47,14 @@ def test_adaptive_budget_stops_when_faithful():
     game = px.games.SyntheticGame(64, n_interactions=10, random_state=3)
     result = px.explain(game, random_state=0, cache=False)  # budget=None: adaptive
     rounds = result.details["rounds"]
-    assert rounds[0][0] == 384 and result.faithfulness >= 0.95
-    assert result.n_queries == rounds[-1][0] <= 10 * 384
+    assert rounds[0]["n_masks"] == 384 and result.faithfulness >= 0.95
+    assert result.n_queries == rounds[-1]["n_masks"] <= 10 * 384
 
 
 def test_adaptive_budget_grows_on_harder_functions():
     game = px.games.SyntheticGame(64, n_interactions=80, max_order=4, random_state=4)
     result = px.explain(game, random_state=0, max_budget=3000, cache=False)
-    sizes = [size for size, _ in result.details["rounds"]]
+    sizes = [r["n_masks"] for r in result.details["rounds"]]
     assert len(sizes) >= 2 and sizes == sorted(sizes) and sizes[-1] <= 3000
 
 
@@ -89,7 +89,7 @@ def test_reproducible_with_random_state():
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(n=0), ValueError, "n must be a positive integer"),
     (dict(n=-3), ValueError, "n must be a positive integer"),
-    (dict(n=2.5), ValueError, "n must be a positive integer"),
+    (dict(n=2.5), TypeError, "n must be a positive integer"),
     (dict(), TypeError, "n is required"),
     (dict(n=30, budget=5), ValueError, "budget=5 is below"),
     (dict(n=30, budget=100.5), TypeError, "budget must be an integer"),
@@ -130,3 +130,107 @@ def test_adaptive_first_round_respects_max_budget():
     result = px.explain(lambda X: calls.append(len(X)) or X[:, 0] * 1.0, n=30, max_budget=20,
                         random_state=0, cache=False)
     assert result.n_queries == sum(calls) == 20
+
+
+def test_adaptive_rounds_report_intervals_and_stop_on_a_plateau():
+    game = px.games.SyntheticGame(64, noise=1.0, random_state=1)  # half the variance is noise: R^2 plateaus near 0.5
+    result = px.explain(game, random_state=0, cache=False)
+    rounds = result.details["rounds"]
+    cap = px.estimator.default_budget(64, px.estimator.ADAPTIVE_CAP_ALPHA)
+    assert result.details["stopped"] == "plateau" and result.n_queries <= cap / 4
+    assert all(r["r2_low"] < r["r2"] < r["r2_high"] <= 1 for r in rounds)
+    assert [r["n_masks"] for r in rounds] == [384, 768] and sum(r["n_paid"] for r in rounds) == 768
+    assert game.r2(result.spectrum) > 0.7  # the clean function is still found
+
+
+def test_adaptive_rounds_keep_going_while_they_gain():
+    game = px.games.SyntheticGame(64, n_interactions=80, max_order=4, random_state=4)
+    result = px.explain(game, random_state=0, cache=False)
+    rounds = result.details["rounds"]
+    assert len(rounds) >= 3 and rounds[1]["r2"] - rounds[0]["r2"] > 0.05
+    assert result.details["stopped"] in ("target_r2", "diminishing gains") and game.r2(result.spectrum) > 0.98
+
+
+def test_diminishing_gains_stop_before_the_doubling_that_would_gain_noise():
+    from proxyspex.adaptive import Round, StoppingRule
+    rounds = [Round(100 * 2 ** k, r2, r2 - 0.02, r2 + 0.02, 100, 1.0, 1.0) for k, r2 in enumerate([0.4, 0.6, 0.66])]
+    rule = StoppingRule(cap=10_000)
+    assert rule.next_size(rounds, 0.0) is None and rule.reason == "diminishing gains"  # next: 0.06 * 0.3 < 0.02
+    rounds[-1] = Round(400, 0.75, 0.73, 0.77, 100, 1.0, 1.0)  # gains 0.2 then 0.15: the next one is worth it
+    assert StoppingRule(cap=10_000).next_size(rounds, 0.0) == 800
+
+
+def test_max_time_stops_before_a_round_that_would_overrun():
+    game = px.games.SyntheticGame(64, n_interactions=80, max_order=4, random_state=4)
+    result = px.explain(game, random_state=0, cache=False, max_time=1e-3)  # the first round alone takes longer
+    assert result.details["stopped"] == "max_time" and len(result.details["rounds"]) == 1
+
+
+def test_r2_interval_narrows_with_more_masks_and_is_empty_for_an_exact_fit():
+    from proxyspex.adaptive import r2_interval
+    rng = np.random.default_rng(0)
+    small, large = r2_interval(0.5, rng.normal(size=100)), r2_interval(0.5, rng.normal(size=10_000))
+    assert small[0] < large[0] < 0.5 < large[1] < small[1]
+    assert r2_interval(1.0, np.zeros(50)) == (1.0, 1.0)
+
+
+def test_progress_bar_covers_the_whole_explanation(capsys):
+    game = px.games.SyntheticGame(64, noise=1.0, random_state=1)
+    px.explain(game, random_state=0, cache=False, progress=True)
+    err = capsys.readouterr().err
+    assert "explaining" in err and "768/768" in err and "r2=" in err
+
+
+def test_exact_path_honours_max_order():
+    import brute
+    f = lambda X: 4.0 * X[:, 0] * X[:, 1] * X[:, 2] - 2.0 * X[:, 3] * X[:, 4] + X[:, 5]
+    truth = brute.fourier(f(brute.all_masks(6)))
+    full = px.explain(f, n=6, budget=64, cache=False)
+    assert full.details["max_order"] is None and full.faithfulness == 1.0
+    assert full.spectrum.to_dict() == pytest.approx({k: v for k, v in truth.items() if abs(v) > 1e-12})
+    cut = px.explain(f, n=6, budget=64, max_order=2, cache=False)
+    assert cut.details["exact"] and cut.details["max_order"] == 2 and cut.spectrum.max_degree == 2
+    assert cut.spectrum.to_dict() == pytest.approx({k: v for k, v in truth.items() if abs(v) > 1e-12 and len(k) <= 2})
+    lost = sum(v ** 2 for k, v in truth.items() if len(k) > 2)
+    energy = sum(v ** 2 for k, v in truth.items() if k)
+    assert cut.faithfulness == pytest.approx(1 - lost / energy) and cut.faithfulness < 1  # Parseval: exact R^2
+    assert cut.details["truncated_energy"] == pytest.approx(lost)
+
+
+def test_explain_many_checks_parameters_before_any_ray_task():
+    from extras import require_extra
+    ray = require_extra("ray", "ray")
+    started = ray.is_initialized()
+    with pytest.raises(ValueError, match="budget=-1 is below"):
+        px.explain_many([px.games.SyntheticGame(8), px.games.SyntheticGame(9)], executor="ray", budget=-1)
+    with pytest.raises(TypeError, match="max_order must be"):
+        px.explain_many([px.games.SyntheticGame(8)], executor="ray", budget=64, max_order=2.5)
+    assert ray.is_initialized() == started  # nothing was started
+
+
+def test_importing_the_estimator_loads_no_game_or_model():
+    import subprocess
+    import sys
+    code = ("import sys, proxyspex.explain, proxyspex.estimator, proxyspex.baselines; "
+            "print(sorted(m for m in sys.modules if m.startswith(('proxyspex.games', 'proxyspex.models', "
+            "'torch', 'transformers'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_parameters_are_checked_before_the_fingerprint_is_read():
+    class Game:
+        n, feature_names = 4, list("abcd")
+
+        def __call__(self, X):
+            return X.sum(axis=1) * 1.0
+
+        @property
+        def fingerprint(self):  # for an LLM game this may run the model
+            raise AssertionError("the fingerprint was read before the parameters were checked")
+
+    for call in (lambda: px.explain(Game(), budget=-1), lambda: px.explain_many([Game()], max_order=0),
+                 lambda: px.explain_coarse_to_fine(Game(), groups={"sentence": [[0, 1], [2, 3]]}, keep=0),
+                 lambda: px.baselines.Lasso(cv=1).explain(Game())):
+        with pytest.raises(ValueError):
+            call()

@@ -59,6 +59,9 @@ def test_fourier_input_and_padding_with_ignored_features():
 
 def test_bad_k():
     surrogate = Spectrum.from_dict(3, {(0,): 1.0}, basis="moebius")
-    for k in (-1, 4, 1.5, True):
-        with pytest.raises(ValueError, match="k must be"):
+    for k in (-1, 4):
+        with pytest.raises(ValueError, match="k must be an integer between 0 and n=3"):
+            best_removal(surrogate, k)
+    for k in (1.5, True, "2"):  # not an integer: a type error
+        with pytest.raises(TypeError, match="k must be an integer between 0 and n=3"):
             best_removal(surrogate, k)

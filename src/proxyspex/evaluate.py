@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._validation import check_bool, check_int
 from .masks import sample_masks
 from .proxy import r2_score
 from .selection import most_influential_removal
@@ -16,6 +17,8 @@ __all__ = ["RemovalCurve", "faithfulness", "r2_score", "removal_curve", "shapley
 
 def faithfulness(result, f, n_test: int = 1000, random_state: int | None = None) -> float:
     """R^2 of ``result``'s surrogate on ``n_test`` fresh uniform masks of ``f`` (queries f)."""
+    n_test = check_int("n_test", n_test, min_value=2)
+    check_int("random_state", random_state, min_value=0, allow_none=True, what="None or a non-negative integer")
     masks = sample_masks(result.n, n_test, np.random.default_rng(random_state))
     return r2_score(np.asarray(f(masks), dtype=float).reshape(-1), result.predict(masks))
 
@@ -37,9 +40,12 @@ def removal_curve(result, f, ks: Iterable[int] = range(1, 11), *, relative: bool
     furthest from its value on the full input (:func:`proxyspex.selection.most_influential_removal`).
     ``f`` is queried once, on all picked masks and the full input together.
     """
-    ks = np.array(list(ks), dtype=int)
-    if len(ks) == 0 or ks.min() < 0 or ks.max() > result.n:
-        raise ValueError(f"ks must be removal sizes between 0 and n={result.n}, got {ks.tolist()}")
+    what = f"removal sizes between 0 and n={result.n}"
+    ks = list(ks)
+    if not ks:
+        raise ValueError(f"ks must be {what}, got []")
+    ks = np.array([check_int("ks", k, min_value=0, max_value=result.n, what=what) for k in ks], dtype=int)
+    check_bool("relative", relative)
     moebius = result.spectrum.to_moebius()  # once, not once per k and direction
     picks = [most_influential_removal(moebius, int(k)) for k in ks]
     masks = np.ones((len(ks) + 1, result.n), dtype=bool)
@@ -65,8 +71,7 @@ def shapley_recall(estimate, truth, k: int = 10) -> float:
     est, tru = _shapley_vector(estimate), _shapley_vector(truth)
     if len(est) != len(tru):
         raise ValueError(f"estimate has {len(est)} features and truth has {len(tru)}")
-    if not 1 <= k <= len(tru):
-        raise ValueError(f"k must be between 1 and the number of features ({len(tru)}), got {k!r}")
+    check_int("k", k, min_value=1, max_value=len(tru), what=f"between 1 and the number of features ({len(tru)})")
     top = lambda v: set(np.argsort(-np.abs(v), kind="stable")[:k].tolist())
     return len(top(est) & top(tru)) / k
 

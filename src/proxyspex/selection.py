@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from ._validation import check_bool, check_int, check_real
 from .spectrum import Spectrum
 
 MAX_EXACT_SETS = 200_000  # above this many candidate sets, solve the integer program instead
@@ -43,8 +44,9 @@ def best_removal(surrogate: Spectrum, k: int, *, maximize: bool = True,
     mixed-integer program (exact unless it hits ``time_limit``).
     """
     n = surrogate.n
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= k <= n:
-        raise ValueError(f"k must be an integer between 0 and n={n}, got {k!r}")
+    k = check_int("k", k, min_value=0, max_value=n, what=f"an integer between 0 and n={n}")
+    check_bool("maximize", maximize)
+    check_real("time_limit", time_limit, low=0, include_low=False)
     moebius = surrogate if surrogate.basis == "moebius" else surrogate.to_moebius()
     sign = 1.0 if maximize else -1.0
     support = moebius.support.tocsr()

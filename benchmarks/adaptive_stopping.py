@@ -1,0 +1,90 @@
+"""Where adaptive mode stops on LLM value functions: the old rule (two rounds gaining < tol) against
+the new one (plateau within the estimate's interval, target, cap), on the same nested rounds.
+
+Every round's masks are those ProxySPEX itself draws (anchors, then n log2 n, doubling to the
+10 n log2 n cap), queried once through the cache, so both rules read the same R^2 sequence.
+
+    PYTHONPATH=src python benchmarks/adaptive_stopping.py [--texts N] [--cache PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import proxyspex as px
+from proxyspex.adaptive import Round, StoppingRule, r2_interval
+from proxyspex.estimator import ADAPTIVE_CAP_ALPHA
+from proxyspex.explainer import anchor_masks, draw_seed
+from proxyspex.masks import default_budget, sample_masks
+from proxyspex.proxy import default_configs, fit_proxy
+from proxyspex.query import Queries
+
+TEXTS = [text for text, _ in px.games.LABELLED_REVIEWS[:6]] + [
+    "The first half drags and the dialogue is flat. Yet the ending is not bad at all, and the lead never fails "
+    "to impress.",
+]
+
+
+def rounds_to_cap(game, *, cache, random_state: int = 0) -> list[Round]:
+    """Every round up to the cap, as ProxySPEX draws them (same generator, same order)."""
+    n = game.n
+    cap = default_budget(n, ADAPTIVE_CAP_ALPHA)
+    rng = np.random.default_rng(random_state)
+    queries = Queries(game, n, key=f"{game.fingerprint}|n={n}", cache=cache, progress=False)
+    X = anchor_masks(n)
+    X = np.vstack([X, sample_masks(n, min(default_budget(n), cap) - len(X), rng, exclude=X)])
+    rounds, configs = [], default_configs(3)
+    while True:
+        paid, tick = queries.n_paid, time.perf_counter()
+        y = queries(X)
+        tock = time.perf_counter()
+        fit = fit_proxy(X, y, configs=configs, random_state=draw_seed(rng))
+        configs = [fit.tree_config]
+        low, high = r2_interval(fit.faithfulness, y - fit.spectrum.predict(X))
+        rounds.append(Round(len(X), fit.faithfulness, low, high, queries.n_paid - paid, tock - tick,
+                            time.perf_counter() - tock))
+        if len(X) >= cap:
+            return rounds
+        X = np.vstack([X, sample_masks(n, min(2 * len(X), cap) - len(X), rng, exclude=X)])
+
+
+def old_stop(rounds: list[Round], tol: float = 0.01, target: float = 0.99) -> int:
+    """Rounds the rule before this change ran: stop at the target, or after two gains below tol."""
+    for k in range(1, len(rounds) + 1):
+        r2 = [r.r2 for r in rounds[:k]]
+        gains = np.diff(r2)
+        if r2[-1] >= target or (len(gains) >= 2 and max(gains[-2:]) <= tol):
+            return k
+    return len(rounds)
+
+
+def new_stop(rounds: list[Round]) -> tuple[int, str]:
+    rule = StoppingRule(cap=rounds[-1].n_masks)
+    for k in range(1, len(rounds) + 1):
+        if rule.next_size(rounds[:k], 0.0) is None:
+            return k, rule.reason
+    return len(rounds), "mask cap"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=len(TEXTS))
+    parser.add_argument("--cache", default=None)
+    args = parser.parse_args()
+    print("| n | cap | R² by round | old rule: masks (R²) | new rule: masks (R²), reason |")
+    print("|---|---|---|---|---|")
+    for text in TEXTS[: args.texts]:
+        game = px.games.Sentiment(text)
+        rounds = rounds_to_cap(game, cache=args.cache)
+        old = old_stop(rounds)
+        new, reason = new_stop(rounds)
+        trace = ", ".join(f"{r.r2:.2f}±{r.half_width:.2f}" for r in rounds)
+        print(f"| {game.n} | {rounds[-1].n_masks} | {trace} | {rounds[old - 1].n_masks} ({rounds[old - 1].r2:.2f}) "
+              f"| {rounds[new - 1].n_masks} ({rounds[new - 1].r2:.2f}), {reason} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
