@@ -5,7 +5,7 @@ import pytest
 
 import proxyspex as px
 from proxyspex.cache import QueryCache
-from proxyspex.query import Queries, ValueFunctionError
+from proxyspex.query import PartialOutputError, Queries, ValueFunctionError, check_batch
 
 
 class Counting:
@@ -106,3 +106,97 @@ def test_a_cache_path_without_a_key_warns(tmp_path):
     with pytest.warns(UserWarning, match="cache_key"):
         px.explain(Counting(), n=10, budget=40, random_state=0, cache=tmp_path / "c.sqlite")
     assert not (tmp_path / "c.sqlite").exists()
+
+
+def test_value_function_batch_size_is_the_query_batch(tmp_path):
+    class Batched(Counting):
+        batch_size = 7
+
+        def __call__(self, X):
+            self.sizes = [*getattr(self, "sizes", []), len(X)]
+            return super().__call__(X)
+
+    f = Batched()
+    Queries(f, 6, key="b", cache=tmp_path / "c.sqlite")(px.masks.all_masks(6)[:30])
+    assert f.sizes == [7, 7, 7, 7, 2]
+    g = Batched()
+    Queries(g, 6, key="b2", cache=False, batch_size=10)(px.masks.all_masks(6)[:30])
+    assert g.sizes == [10, 10, 10]  # the explicit argument wins
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (2.5, TypeError), (True, TypeError)])
+def test_a_bad_value_function_batch_size_is_named(bad, error):
+    class Bad(Counting):
+        batch_size = bad
+    with pytest.raises(error, match="Bad.batch_size must be a positive integer"):
+        Queries(Bad(), 5, key=None, cache=False)
+
+
+class PartlyFailing(Counting):
+    """Fails (like one refused HTTP request) on every mask keeping features 0 and 1."""
+
+    def __call__(self, X):
+        values = super().__call__(X)
+        failed = np.flatnonzero(X[:, 0] & X[:, 1])
+        if failed.size:
+            raise PartialOutputError("the server refused some prompts", values=np.where(X[:, 0] & X[:, 1], np.nan,
+                                     values), failures=[(int(r), "HTTP 400: content filter") for r in failed])
+        return values
+
+
+def test_partial_output_caches_the_good_rows_and_names_the_failures(tmp_path):
+    cache = tmp_path / "c.sqlite"
+    X = px.masks.all_masks(8)
+    n_bad = int((X[:, 0] & X[:, 1]).sum())
+    f = PartlyFailing()
+    with pytest.raises(ValueFunctionError) as info:
+        Queries(f, 8, key="p", cache=cache, batch_size=64)(X)
+    message = str(info.value)
+    assert "failed on 16 of 64 masks" in message and "HTTP 400: content filter" in message
+    assert "16 masks failed; 48 outputs of this call were cached" in message  # it stops after that batch
+    assert isinstance(info.value.__cause__, PartialOutputError)
+    assert f.calls == 64 and QueryCache(cache).count() == 48
+    healthy = Queries(Counting(), 8, key="p", cache=cache)
+    np.testing.assert_allclose(healthy(X), Counting()(X))
+    assert healthy.n_paid == len(X) - 48 and n_bad == 64
+
+
+def test_partial_output_error_is_public_and_picklable():
+    import pickle
+
+    from proxyspex import errors, query
+    assert px.PartialOutputError is query.PartialOutputError is errors.PartialOutputError
+    assert px.ValueFunctionError is query.ValueFunctionError is errors.ValueFunctionError
+    err = pickle.loads(pickle.dumps(PartialOutputError("x", values=[1.0, np.nan], failures=[(1, "bad")])))
+    assert str(err) == "x" and err.failures == [(1, "bad")] and np.isnan(err.values[1])
+    assert err.with_values(np.zeros(2)).failures == [(1, "bad")]
+
+
+def test_partial_output_with_the_wrong_shape_loses_the_batch_clearly():
+    def raw_logprobs(X):
+        raise PartialOutputError("one failed", values=np.zeros((len(X), 2)), failures=[(0, "x")])
+    with pytest.raises(ValueFunctionError, match=r"with_values"):
+        Queries(raw_logprobs, 4, key=None, cache=False)(px.masks.all_masks(4))
+
+
+@pytest.mark.parametrize("fraction", [1.0, 0.5])
+def test_the_nan_message_counts_what_was_cached(tmp_path, fraction):
+    def nan_some(X):
+        return np.where(X.mean(axis=1) < fraction, np.nan, 1.0)
+    X = px.masks.all_masks(6)
+    with pytest.raises(ValueFunctionError, match="finite") as info:
+        Queries(nan_some, 6, key="n", cache=tmp_path / "c.sqlite", batch_size=64)(X)
+    kept = QueryCache(tmp_path / "c.sqlite").count()
+    assert kept == int((X.mean(axis=1) >= fraction).sum())
+    assert f"{kept} outputs of this call were cached" in str(info.value)
+    assert "batch was cached" not in str(info.value) and "values of this batch were cached" not in str(info.value)
+
+
+def test_checking_a_batch_is_pure():
+    batch = px.masks.all_masks(3)
+    values, failure = check_batch(batch, np.where(batch[:, 0], np.nan, 2.0), None)
+    assert np.isnan(values[batch[:, 0]]).all() and (values[~batch[:, 0]] == 2.0).all()
+    assert "4 of 8 masks" in str(failure)
+    values, failure = check_batch(batch, None, RuntimeError("down"))
+    assert np.isnan(values).all() and "RuntimeError: down" in str(failure)
+    assert check_batch(batch, np.ones(8), None)[1] is None
