@@ -200,3 +200,52 @@ def test_checking_a_batch_is_pure():
     values, failure = check_batch(batch, None, RuntimeError("down"))
     assert np.isnan(values).all() and "RuntimeError: down" in str(failure)
     assert check_batch(batch, np.ones(8), None)[1] is None
+
+
+# sha256 (first 16 hex digits) of the packed masks that sample_masks drew before dense budgets were
+# handled: every draw that terminated quickly then must stay the same, seed for seed.
+OLD_DRAWS = {(21, 5000, 0, 0): "c09c802c76bb959e", (24, 100000, 1, 0): "1e7a37374a27fea6",
+             (21, 2 ** 20, 2, 0): "8771c677f4ce56ec", (30, 777, 3, 50): "411971875ed00d96",
+             (40, 3000, 4, 0): "bd93674b904785b8", (21, 1000, 5, 2 ** 19): "bac7dc94b467d4ac",
+             (100, 50, 6, 10): "71d776a8073720bf"}
+
+
+@pytest.mark.parametrize("case", list(OLD_DRAWS))
+def test_sparse_draws_are_unchanged(case):
+    import hashlib
+
+    n, m, seed, n_exclude = case
+    rng = np.random.default_rng(seed)
+    exclude = px.masks.sample_masks(n, n_exclude, rng) if n_exclude else None
+    X = px.masks.sample_masks(n, m, rng, exclude=exclude)
+    assert hashlib.sha256(np.packbits(X, axis=1).tobytes()).hexdigest()[:16] == OLD_DRAWS[case]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("m, step", [(2 ** 21 - 2 ** 16, None), (2 ** 20 - 3, 2)])
+def test_dense_budgets_above_20_features_sample_distinct_masks(m, step):
+    n = 21
+    exclude = _rows(np.arange(0, 2 ** n, step), n) if step else np.zeros((0, n), dtype=bool)
+    X = px.masks.sample_masks(n, m, np.random.default_rng(0), exclude=exclude)
+    weights = 1 << np.arange(n, dtype=np.int64)
+    drawn, excluded = X.astype(np.int64) @ weights, exclude.astype(np.int64) @ weights
+    assert len(X) == m and np.unique(drawn).size == m and not np.isin(drawn, excluded).any()
+
+
+@pytest.mark.parametrize("n, budget", [(21, 2 ** 21 + 10), (22, 2 ** 22 + 1)])
+def test_a_budget_above_2_to_the_n_fails_before_paying(n, budget):
+    f = Counting()
+    with pytest.raises(ValueError, match=rf"only \d+ of the 2\^{n} are left; lower the budget"):
+        px.explain(f, n=n, budget=budget, cache=False, random_state=0)
+    assert f.calls == 0
+
+
+@pytest.mark.slow
+def test_asking_for_more_masks_than_are_left_fails():
+    with pytest.raises(ValueError, match=r"cannot draw 3 new distinct masks of n=21 features: only 2 of the 2\^21"):
+        px.masks.sample_masks(21, 3, np.random.default_rng(0), exclude=_rows(np.arange(2, 2 ** 21), 21))
+
+
+def _rows(s: np.ndarray, n: int) -> np.ndarray:
+    """The masks that the integers ``s`` encode (bit i keeps feature i)."""
+    return ((s[:, None] >> np.arange(n)) & 1).astype(bool)
