@@ -249,3 +249,12 @@ def test_asking_for_more_masks_than_are_left_fails():
 def _rows(s: np.ndarray, n: int) -> np.ndarray:
     """The masks that the integers ``s`` encode (bit i keeps feature i)."""
     return ((s[:, None] >> np.arange(n)) & 1).astype(bool)
+
+
+@pytest.mark.parametrize("budget", [40, 256])  # the proxy path and the exact path (2^8 masks)
+def test_finite_values_near_the_float_limit_are_explained(budget):
+    def huge(X):
+        return np.where(X[:, 0], 7e307, -7e307) + 1e306 * X[:, 1]
+    terms = px.explain(huge, n=8, budget=budget, cache=False, random_state=0).spectrum.to_dict()
+    rel = 1e-9 if budget == 256 else 0.02  # exact, or a proxy fit on 40 masks
+    assert terms[(0,)] == pytest.approx(-7e307, rel=rel) and terms[(1,)] == pytest.approx(-5e305, rel=rel)
