@@ -45,3 +45,7 @@ class PartialOutputError(ValueFunctionError):
 
 def _rebuild_partial(message: str, values: np.ndarray, failures: list[tuple[int, str]]) -> PartialOutputError:
     return PartialOutputError(message, values=values, failures=failures)
+
+
+class CacheError(OSError):
+    """The query cache file cannot be used as it is: the message names the file and the fix."""
