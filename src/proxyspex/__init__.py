@@ -7,13 +7,15 @@ from .estimator import ProxySPEX, explain, explain_many
 from .explanation import Explanation
 from .indices import INDICES, interaction_values
 from .proxy import TreeConfig
-from .errors import PartialOutputError, ValueFunctionError
+from .errors import CacheError, PartialOutputError, ValueFunctionError
 from .spectrum import Spectrum
 
 __version__ = "0.1.0"
 __all__ = [
            "INDICES",
+           "CacheError",
            "Explanation",
+           "PartialOutputError",
            "ProxySPEX",
            "QueryCache",
            "RayExecutor",
