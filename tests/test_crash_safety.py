@@ -168,3 +168,88 @@ def test_concurrent_writers_share_one_cache(launch, tmp_path):
     assert len({(game, mask) for game, mask, _ in rows}) == len(rows) == 2 * BUDGET
     assert_values_are_right(by_game[f"{results['a']['fingerprint']}|n={N}"], seed=1)
     assert_values_are_right(by_game[f"{results['c']['fingerprint']}|n={N}"], seed=2)
+
+
+# -- a real LLM explanation, with default settings ------------------------------------------------
+
+LLM_BUDGET = 300
+LLM_SCRIPT = f'''
+import json, sys
+import proxyspex as px
+
+TEXT = "The plot drags in the middle, yet the cast is wonderful and the final scene left me in tears."
+
+
+def main(cache, passes):
+    game = px.games.Sentiment(TEXT)
+    log = open(passes, "a")
+
+    def record(module, args, kwargs, output):  # rows of each scoring pass, once it has run
+        if kwargs.get("attention_mask") is not None:  # not the shared-prefix pass
+            log.write(f"{{kwargs['input_ids'].shape[0]}}\\n")
+            log.flush()
+
+    game.lm.model.base_model.register_forward_hook(record, with_kwargs=True)
+    result = px.explain(game, budget={LLM_BUDGET}, random_state=0, cache=cache, progress=False)
+    print(json.dumps({{"n_paid": result.n_paid, "n_queries": result.n_queries, "n": game.n,
+                      "batch_size": game.batch_size}}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
+'''
+
+
+def passes_run(log: Path) -> list[int]:
+    """Rows of each model pass that finished, as the script logged them."""
+    return [int(line) for line in log.read_text().split()] if log.exists() else []
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_a_killed_or_interrupted_llm_explanation_keeps_every_finished_model_batch(embedded_model_dir, tmp_path):
+    script = tmp_path / "explain_sentiment.py"
+    script.write_text(LLM_SCRIPT)
+    cache = tmp_path / "cache.sqlite"
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+
+    def run_until(log: Path, rows: int, signal_number: int) -> list[int]:
+        """Run the explanation until ``rows`` masks in two passes or more went through the model, then
+        send the signal (after one pass, "all but one model batch" would be nothing)."""
+        process = subprocess.Popen([sys.executable, str(script), str(cache), str(log)], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 1200
+            while sum(passes_run(log)) < rows or len(passes_run(log)) < 2:
+                assert process.poll() is None, process.communicate()[1][-3000:]
+                assert time.monotonic() < deadline, "the explanation never got that far"
+                time.sleep(0.05)
+            process.send_signal(signal_number)
+            _, stderr = process.communicate(timeout=300)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        if signal_number == signal.SIGINT:
+            assert "KeyboardInterrupt" in stderr, stderr[-3000:]
+        else:
+            assert process.returncode == -signal.SIGKILL
+        return passes_run(log)  # read after the process ended: a pass may have finished meanwhile
+
+    interrupted = run_until(tmp_path / "interrupted.log", 60, signal.SIGINT)  # Ctrl-C
+    after_interrupt = len(stored_rows(cache))
+    assert sum(interrupted) - max(interrupted) <= after_interrupt <= sum(interrupted)
+
+    killed = run_until(tmp_path / "killed.log", 60, signal.SIGKILL)  # resumed, then killed outright
+    after_kill = len(stored_rows(cache))
+    assert sum(killed) - max(killed) <= after_kill - after_interrupt <= sum(killed)  # only new masks were paid
+    assert after_kill < LLM_BUDGET
+
+    resumed = subprocess.run([sys.executable, str(script), str(cache), str(tmp_path / "resumed.log")], env=env,
+                             capture_output=True, text=True, timeout=1800, check=False)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    result = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert result["n_queries"] == LLM_BUDGET and result["n_paid"] == LLM_BUDGET - after_kill
+    assert sum(passes_run(tmp_path / "resumed.log")) == LLM_BUDGET - after_kill
+    assert 16 <= result["batch_size"] < LLM_BUDGET  # the model's batch, not Queries' default of 1024
+    assert len(stored_rows(cache)) == LLM_BUDGET

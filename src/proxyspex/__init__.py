@@ -14,14 +14,16 @@ from .explainer import GameSpec
 from .explanation import Explanation
 from .indices import INDICES, interaction_values
 from .proxy import TreeConfig
-from .query import ValueFunctionError
+from .errors import CacheError, PartialOutputError, ValueFunctionError
 from .spectrum import Spectrum
 
 __version__ = "0.1.0"
 __all__ = [
            "INDICES",
+           "CacheError",
            "Explanation",
            "GameSpec",
+           "PartialOutputError",
            "ProxySPEX",
            "QueryCache",
            "RayExecutor",

@@ -19,7 +19,7 @@ from proxyspex.games.text import (
     group_by_sentence,
 )
 from proxyspex.models.base import LanguageModel
-from proxyspex.models.local import resolve_model
+from proxyspex.models.local import common_prefix_length, resolve_model
 
 CONTEXT = "{context}"
 
@@ -165,6 +165,18 @@ class Generation(Game):
     def unit_spans(self) -> list[tuple[int, int]]:
         """``(start, end)`` of each unit in the context with every unit kept."""
         return self.segmentation.spans()
+
+    @property
+    def batch_size(self) -> int | None:
+        """Masks per model batch (the batch protocol of :mod:`proxyspex.query`): the back-end's
+        ``rows_per_batch`` for the full prompt, so each batch is cached as soon as the model ends it."""
+        rows_per_batch = getattr(self.lm, "rows_per_batch", None)
+        encode = getattr(self.lm, "encode", None)
+        if rows_per_batch is None or encode is None:
+            return None if rows_per_batch is None else rows_per_batch(0)
+        full, empty = (encode(self.full_prompt(np.full(self.n, keep))) for keep in (True, False))
+        shared = min(common_prefix_length([full, empty]), len(empty) - 1)
+        return rows_per_batch(len(full) + len(encode(self.target)), max(0, shared))
 
     def fingerprint_data(self) -> dict[str, Any]:
         """Everything that changes what the model is asked: the exact prompt with every unit kept

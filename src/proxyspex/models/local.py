@@ -100,13 +100,15 @@ class LocalLM:
         pad = self.tokenizer.pad_token_id
         self.pad_id = int(pad if pad is not None else (self.tokenizer.eos_token_id or 0))
         self._oom_cap: int | None = None
+        self._last_prefix: tuple[tuple[int, ...], list] | None = None  # (prefix ids, its KV cache)
         # transformers 5 renamed the forward argument ``past_key_values`` to ``cache``.
         params = inspect.signature(self.model.base_model.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle without the weights: a copy sent to another process (a Ray actor) reloads them."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("model", "tokenizer", "_head32")}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("model", "tokenizer", "_head32")}
+        return {**state, "_last_prefix": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -197,31 +199,44 @@ class LocalLM:
                 start += size
         return out
 
-    def _rows_per_pass(self, lengths: list[int], prefix: int) -> int:
-        """Rows for the next pass; ``lengths`` are the remaining rows' lengths, ascending."""
+    def rows_per_batch(self, n_tokens: int, shared: int = 0) -> int:
+        """Rows per forward pass when each row has ``n_tokens`` tokens (prompt and target), the
+        first ``shared`` of them common to every row. A game uses it as its ``batch_size``, so
+        that each model batch reaches the query cache as soon as it finishes."""
         if self.batch_size is not None:
             size = self.batch_size
         else:
             cap = self.max_batch_tokens or (2048 if self.device == "cpu" else 16384)
-
             # The cached prefix costs attention only: count it at a quarter of a token.
-            def fits(k: int) -> int:
-                return max(1, cap // max(1, lengths[k - 1] + prefix // 4))
-
-            size = fits(min(len(lengths), fits(1)))  # size by the longest row it would take
+            size = max(1, cap // max(1, n_tokens - shared + shared // 4))
         if self._oom_cap is not None:
             size = min(size, self._oom_cap)
-        return max(1, min(size, len(lengths)))
+        return max(1, size)
+
+    def _rows_per_pass(self, lengths: list[int], prefix: int) -> int:
+        """Rows for the next pass; ``lengths`` are the remaining rows' lengths, ascending."""
+
+        def fits(k: int) -> int:  # sized by the longest row it would take
+            return self.rows_per_batch(lengths[k - 1] + prefix, prefix)
+
+        return max(1, min(fits(min(len(lengths), fits(1))), len(lengths)))
 
     def _prefix_cache(self, prefix_ids: list[int]) -> list[tuple[Any, Any]]:
+        """KV cache of the shared prefix; the last one is kept, so a game's small batches pay it once."""
         import torch
 
+        key = tuple(prefix_ids)
+        if self._last_prefix is not None and self._last_prefix[0] == key:
+            return self._last_prefix[1]
         ids = torch.tensor([prefix_ids], device=self.device)
         out = self.model.base_model(input_ids=ids, use_cache=True)
         cache = out.get("cache", None) or out.get("past_key_values", None)
         if hasattr(cache, "layers"):
-            return [(layer.keys, layer.values) for layer in cache.layers]
-        return list(zip(cache.key_cache, cache.value_cache))  # transformers 4.x
+            layers = [(layer.keys, layer.values) for layer in cache.layers]
+        else:
+            layers = list(zip(cache.key_cache, cache.value_cache))  # transformers 4.x
+        self._last_prefix = (key, layers)
+        return layers
 
     def _forward(
         self, seqs: list[list[int]], n_target: int, past: list | None, options: list[int] | None

@@ -204,6 +204,11 @@ class OpenAICompatible:
         return self.model
 
     # -- LanguageModel protocol -----------------------------------------------------------
+    def rows_per_batch(self, n_tokens: int = 0, shared: int = 0) -> int:
+        """Prompts per game batch (the batch protocol of :mod:`proxyspex.query`): four waves of
+        ``max_concurrency`` requests, so paid answers reach the cache soon after they arrive."""
+        return 4 * self.max_concurrency
+
     def chat(self, user: str, system: str | None = None) -> str:
         """Wrap ``user`` with :attr:`chat_template`; without one, return it and warn once."""
         if self.chat_template is None:
