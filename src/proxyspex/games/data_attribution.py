@@ -226,8 +226,7 @@ def trainer_fingerprint(train: Trainer) -> Any:
     try:
         return plain(train)
     except TypeError as err:
-        raise TypeError(f"train cannot be fingerprinted for the cache: {err}. Give the trainer a "
-                        "fingerprint_data() method, or pass cache=False") from None
+        raise TypeError(f"train cannot be fingerprinted for the cache key: {err}") from None
 
 
 def _group_index(groups, n_train: int) -> tuple[np.ndarray | None, np.ndarray | None]:
