@@ -10,8 +10,8 @@ import proxyspex as px
 from proxyspex.cli import main
 from proxyspex.games import DataAttribution, SklearnTrainer, SoftmaxRegression
 from proxyspex.games.data_attribution import trainer_fingerprint
-from proxyspex.report.text import format_pairs, top_pairs
 from proxyspex.query import ValueFunctionError
+from proxyspex.report.text import format_pairs, top_pairs
 
 N_TINY = 8
 
@@ -226,7 +226,7 @@ def test_closure_trainers_with_different_captured_values_get_different_fingerpri
 def test_a_trainer_capturing_an_unnamed_object_is_refused_when_the_game_is_built():
     X, y, x, t = tiny_pool()
     state = object()
-    trainer = lambda X_, y_, k: (state, SoftmaxRegression()(X_, y_, k))[1]  # noqa: E731
+    trainer = lambda X_, y_, k: (state, SoftmaxRegression()(X_, y_, k))[1]
     with pytest.raises(TypeError, match="train cannot be fingerprinted.*closure variable 'state'.*fingerprint_data"):
         DataAttribution(X, y, x, t, train=trainer)
 

@@ -272,7 +272,7 @@ def test_fingerprint_covers_the_chat_template():
         def chat(self, user, system=None):
             return f"<|user|>{user}<|assistant|>"
 
-    make = lambda lm: Generation("Q: {context}", "a b", target="x", model=lm).fingerprint  # noqa: E731
+    make = lambda lm: Generation("Q: {context}", "a b", target="x", model=lm).fingerprint
     assert make(FakeLM()) != make(OtherTemplate())
 
 
@@ -314,4 +314,4 @@ def test_a_prompt_longer_than_the_context_fails_when_the_game_is_built():
         Generation("{context}", "short", target="x" * 80, model=Short())
     lazy = Generation("{context}", "a b " * 40, model=Short())  # no target yet: checked before generating
     with pytest.raises(ValueError, match="context"):
-        lazy.target
+        _ = lazy.target
