@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from proxyspex._validation import check_int
 from proxyspex.games.base import Game
 from proxyspex.games.mc_tasks import SPLITS, MCTask, as_task, load_mc_tasks, read_tasks, select_split
 from proxyspex.models.heads import HeadLayout, HeadMasker, head_layout, masked_heads, parse_layers
@@ -93,8 +94,7 @@ class AttentionHeads(Game):
                             f"got {type(model).__name__}")
         if not isinstance(prompt, str) or "{question}" not in prompt:
             raise ValueError(f"prompt must be a string with a {{question}} field, got {prompt!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        batch_size = check_int("batch_size", batch_size, min_value=1)
         self.lm = model if isinstance(model, LocalLM) else LocalLM(model)
         self.layout = head_layout(self.lm.model, layers)
         all_tasks = load_mc_tasks() if tasks is None else [as_task(t) for t in tasks]
