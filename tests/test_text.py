@@ -272,7 +272,7 @@ def test_fingerprint_covers_the_chat_template():
         def chat(self, user, system=None):
             return f"<|user|>{user}<|assistant|>"
 
-    make = lambda lm: Generation("Q: {context}", "a b", target="x", model=lm).fingerprint  # noqa: E731
+    make = lambda lm: Generation("Q: {context}", "a b", target="x", model=lm).fingerprint
     assert make(FakeLM()) != make(OtherTemplate())
 
 
@@ -314,4 +314,14 @@ def test_a_prompt_longer_than_the_context_fails_when_the_game_is_built():
         Generation("{context}", "short", target="x" * 80, model=Short())
     lazy = Generation("{context}", "a b " * 40, model=Short())  # no target yet: checked before generating
     with pytest.raises(ValueError, match="context"):
-        lazy.target
+        _ = lazy.target
+
+
+def test_unit_spans_locate_each_unit_in_the_full_context():
+    fake = FakeLM()
+    games = [RAG("q?", ["Tom has 3. He is tall.", "Sara has 4."], fake, answer="7", unit="sentence"),
+             RAG("q?", ["Tom has 3. He is tall.", "Sara has 4."], fake, answer="7"),
+             Sentiment("  Great cast.\n\nBut dull!", fake)]
+    for game in games:
+        context = game.context(np.ones(game.n, bool))
+        assert [context[a:b] for a, b in game.unit_spans()] == game.feature_names

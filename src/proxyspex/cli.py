@@ -97,10 +97,10 @@ def run(args: argparse.Namespace, game) -> int:
     print(f"explained {game!r} in {time.perf_counter() - start:.1f} s")
     print(result.summary(args.top, index=args.index))
     if args.task == "data":
-        from .games.data_attribution import format_pairs
+        from .report.text import format_pairs
         print(format_pairs(result, k=args.top))
     if args.task == "heads":
-        from .games.attention_heads import pruning_summary
+        from .report.text import pruning_summary
         print(pruning_summary(result, game, k=args.prune))
     if args.out:
         from .report import write_html

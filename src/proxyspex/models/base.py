@@ -10,7 +10,12 @@ import numpy as np
 
 @runtime_checkable
 class LanguageModel(Protocol):
-    """A back-end that scores continuations; :class:`~proxyspex.models.LocalLM` is one."""
+    """A back-end that scores continuations; :class:`~proxyspex.models.LocalLM` is one.
+
+    Optional: ``check_context(prompts, target)`` raising ValueError when a prompt plus the target
+    does not fit the model's context. Games call it when they are built, before paying, if the
+    back-end has it.
+    """
 
     @property
     def fingerprint(self) -> str:
