@@ -4,7 +4,7 @@ from . import games
 from .cache import QueryCache
 from .executors import RayExecutor
 from .estimator import ProxySPEX, explain, explain_many
-from .explanation import Explanation
+from .explanation import Explanation, load
 from .indices import INDICES, interaction_values
 from .proxy import TreeConfig
 from .query import ValueFunctionError
@@ -24,4 +24,5 @@ __all__ = [
            "explain_many",
            "games",
            "interaction_values",
+           "load",
 ]

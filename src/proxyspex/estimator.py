@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .executors import LocalExecutor, RayExecutor, import_ray
-from .explanation import Explanation
+from .explanation import Explanation, describe_game
 from ._validation import check_feature_names
 from .masks import MAX_EXACT_N, MIN_BUDGET, all_masks, default_budget, sample_masks
 from .proxy import TreeConfig, default_configs, fit_proxy
@@ -69,9 +69,11 @@ class ProxySPEX:
         queries = Queries(value_function, n, key=key, cache=self.cache, batch_size=self.batch_size,
                           progress=self.progress, executor=self.executor)
         try:
-            return self._explain(queries, n, names)
+            result = self._explain(queries, n, names)
         finally:
             queries.close()
+        result.game_info = describe_game(game)  # what was explained, for save / load and the report
+        return result
 
     def _explain(self, queries: Queries, n: int, names: list[str]) -> Explanation:
         rng = np.random.default_rng(self.random_state)
