@@ -6,6 +6,7 @@ from .executors import RayExecutor
 from .estimator import ProxySPEX, explain, explain_many
 from .explanation import Explanation, load
 from .indices import INDICES, interaction_values
+from .interaction_values import InteractionValues
 from .proxy import TreeConfig
 from .query import ValueFunctionError
 from .spectrum import Spectrum
@@ -14,6 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
            "INDICES",
            "Explanation",
+           "InteractionValues",
            "ProxySPEX",
            "QueryCache",
            "RayExecutor",

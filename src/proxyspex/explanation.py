@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .indices import _check_order as check_order
-from .indices import interaction_values, normalize_index
+from .indices import check_order, interaction_values, normalize_index
+from .interaction_values import InteractionValues
 from .jsonfile import read_json, to_jsonable, write_json
 from .spectrum import Spectrum, terms_to_support
 
@@ -52,12 +52,17 @@ class Explanation:
     def moebius(self) -> Spectrum:
         return self.spectrum.to_moebius()
 
-    def values(self, index: str = "fourier", order: int | None = None) -> Spectrum:
-        """The values of ``index`` as a sparse :class:`Spectrum` (the fast path for large n)."""
+    def values(self, index: str = "fourier", order: int | None = None) -> Spectrum | InteractionValues:
+        """The values of ``index``: an :class:`InteractionValues`, or a :class:`Spectrum` for the bases.
+
+        ``fourier`` and ``moebius`` are bases (their ``predict`` evaluates the surrogate); every
+        other index (``shapley``, ``sii``, ``k-sii``, ...) is an :class:`InteractionValues`, which
+        is named, exports to shapiq and does not evaluate.
+        """
         name = normalize_index(index)
         if name == "moebius":
             return self.moebius if order is None else self.moebius.truncate(check_order(name, order))
-        return interaction_values(self.spectrum, name, order)
+        return interaction_values(self.spectrum, name, order, feature_names=self.feature_names)
 
     def index(self, index: str = "shapley", order: int | None = None) -> dict[tuple[int, ...], float]:
         """``{(i, j, ...): value}`` for every set with a nonzero value; Shapley and Banzhaf list every feature."""
@@ -82,6 +87,10 @@ class Explanation:
         """Write the self-contained HTML report (see :func:`proxyspex.report.write_html`)."""
         from .report import write_html  # the report layer sits above this one; import on use
         return write_html(self, path, **kwargs)
+
+    def _repr_html_(self) -> str:
+        from .report.notebook import render_explanation  # the report sits above this module: import on use
+        return render_explanation(self)
 
     def __repr__(self) -> str:
         return (f"Explanation(n={self.n}, terms={len(self.spectrum)}, faithfulness={self.faithfulness:.3f}, "
@@ -193,12 +202,12 @@ def library_version() -> str:
 def _attribute(obj, name: str):
     try:
         return getattr(obj, name, None)
-    except Exception:  # a property that fails (e.g. a model not loaded) describes nothing
+    except Exception:  # noqa: BLE001 - a property that fails (e.g. a model not loaded) describes nothing
         return None
 
 
 def _call(function):
     try:
         return function()
-    except Exception:
+    except Exception:  # noqa: BLE001 - describing a game must never fail the explanation
         return None

@@ -8,12 +8,14 @@ Every index is ``Phi(S) = sum_{T ⊇ S} w(|S|, |T|) m(T)`` for a weight ``w`` gi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from math import comb
 
 import numpy as np
 from scipy.special import bernoulli
 
+from .interaction_values import InteractionValues
 from .spectrum import Spectrum, superset_sum
 
 INDICES = ("fourier", "moebius", "shapley", "banzhaf", "sii", "bii", "k-sii", "fsii", "fbii", "stii")
@@ -33,9 +35,12 @@ def normalize_index(index: str) -> str:
     return name
 
 
-def interaction_values(fourier: Spectrum, index: str, order: int | None = None) -> Spectrum:
-    """Values of ``index`` for every set with a nonzero value, as a sparse :class:`Spectrum`.
+def interaction_values(fourier: Spectrum, index: str, order: int | None = None,
+                       feature_names: Sequence[str] | None = None) -> Spectrum | InteractionValues:
+    """Values of ``index`` for every set with a nonzero value.
 
+    ``fourier`` and ``moebius`` are bases that evaluate: they come back as a sparse
+    :class:`Spectrum`. Every other index comes back as :class:`InteractionValues`, which does not.
     ``order`` caps the interaction order: all orders by default for ``fourier`` and
     ``moebius``, 2 for the interaction indices. ``shapley`` and ``banzhaf`` are order 1.
     The order-limited explanations (``k-sii``, ``fsii``, ``fbii``, ``stii``) include the
@@ -44,19 +49,26 @@ def interaction_values(fourier: Spectrum, index: str, order: int | None = None) 
     if fourier.basis != "fourier":
         raise ValueError("interaction_values expects a Fourier spectrum")
     name = normalize_index(index)
-    k = _check_order(name, order)
+    k = check_order(name, order)
     if name == "fourier":
         return fourier if k is None else fourier.truncate(k)
-    if name == "fbii":  # least-squares order-k fit under uniform masks = Fourier truncation
-        return fourier.truncate(k).to_moebius()
-    moebius = fourier.to_moebius()
     if name == "moebius":
+        moebius = fourier.to_moebius()
         return moebius if k is None else moebius.truncate(k)
-    weight, min_order, max_order = _WEIGHTS[name](k)
-    return superset_sum(moebius, weight, basis="moebius", min_order=min_order, max_order=max_order)
+    baseline = float(fourier.values.sum())  # f(empty set): every parity is +1 there
+    if name == "fbii":  # least-squares order-k fit under uniform masks = Fourier truncation
+        truncated = fourier.truncate(k)
+        values, baseline = truncated.to_moebius(), float(truncated.values.sum())  # the fit's intercept
+    else:
+        weight, min_order, max_order = _WEIGHTS[name](k)
+        values = superset_sum(fourier.to_moebius(), weight, basis="moebius", min_order=min_order,
+                              max_order=max_order)
+    return InteractionValues(fourier.n, values.support, values.values, index=name, max_order=k,
+                             baseline_value=baseline, feature_names=feature_names)
 
 
-def _check_order(name: str, order: int | None) -> int | None:
+def check_order(name: str, order: int | None) -> int | None:
+    """The order ``index`` is computed to: its default for None, 1 for Shapley and Banzhaf."""
     if order is not None and (isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1):
         raise ValueError(f"order must be a positive integer, got {order!r}")
     if name in ("shapley", "banzhaf"):
@@ -66,6 +78,9 @@ def _check_order(name: str, order: int | None) -> int | None:
     if name in ORDERED_INDICES:
         return DEFAULT_ORDER if order is None else int(order)
     return None if order is None else int(order)
+
+
+_check_order = check_order  # the old name
 
 
 def _shapley(k):
