@@ -88,6 +88,11 @@ class Explanation:
         from .report import write_html  # the report layer sits above this one; import on use
         return write_html(self, path, **kwargs)
 
+    def plot(self, kind: str = "bar", **kwargs):
+        """A matplotlib Figure: ``"bar"``, ``"network"``, ``"text"`` or ``"waterfall"`` (see proxyspex.report.plots)."""
+        from .report.plots import plot  # the report sits above this module: import on use
+        return plot(self, kind, **kwargs)
+
     def _repr_html_(self) -> str:
         from .report.notebook import render_explanation  # the report sits above this module: import on use
         return render_explanation(self)
