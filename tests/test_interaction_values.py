@@ -106,6 +106,10 @@ def test_lookup_errors(table_result):
     with pytest.raises(KeyError, match="used by features \\[0, 2\\]"):
         repeated["the"]
     assert repeated[(2,)] == 3.0 and repeated[(0, 1)] == 0.0
+    with pytest.raises(ValueError, match="index must be one of"):
+        px.InteractionValues(2, np.eye(2, dtype=bool), [1.0, 1.0], index="shapely", max_order=1, baseline_value=0.0)
+    with pytest.raises(TypeError, match="baseline_value must be a real number"):
+        px.InteractionValues(2, np.eye(2, dtype=bool), [1.0, 1.0], index="sii", max_order=1, baseline_value="0")
 
 
 def test_sparse_at_n_5000():

@@ -15,10 +15,9 @@ from math import comb
 import numpy as np
 from scipy.special import bernoulli
 
-from .interaction_values import InteractionValues
+from .interaction_values import INDICES, InteractionValues
 from .spectrum import Spectrum, superset_sum
 
-INDICES = ("fourier", "moebius", "shapley", "banzhaf", "sii", "bii", "k-sii", "fsii", "fbii", "stii")
 _ALIASES = {"ksii": "k-sii", "k_sii": "k-sii", "shap": "shapley", "sv": "shapley", "bv": "banzhaf",
             "mobius": "moebius", "möbius": "moebius", "walsh": "fourier"}
 ORDERED_INDICES = ("sii", "bii", "k-sii", "fsii", "fbii", "stii")

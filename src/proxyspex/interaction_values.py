@@ -11,10 +11,12 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from ._validation import check_feature_names, check_int
+from ._validation import check_choice, check_feature_names, check_int
 from .jsonfile import write_json
 from .spectrum import Spectrum
 
+#: Every index proxyspex computes (canonical names).
+INDICES = ("fourier", "moebius", "shapley", "banzhaf", "sii", "bii", "k-sii", "fsii", "fbii", "stii")
 #: Our index names -> shapiq's (shapiq 1.8 ``InteractionValues.index``).
 SHAPIQ_INDEX = {"shapley": "SV", "banzhaf": "BV", "sii": "SII", "bii": "BII", "k-sii": "k-SII",
                 "stii": "STII", "fsii": "FSII", "fbii": "FBII", "moebius": "Moebius"}
@@ -44,7 +46,7 @@ class InteractionValues:
         terms = Spectrum(check_int("n", n, min_value=0), support, values, basis="moebius")  # checks, canonical rows
         self.n = terms.n
         self.support, self.values = terms.support, terms.values
-        self.index = index
+        self.index = check_choice("index", index, INDICES)
         self.max_order = check_int("max_order", max_order, min_value=0)
         if not isinstance(baseline_value, numbers.Real) or isinstance(baseline_value, bool):
             raise TypeError(f"baseline_value must be a real number, got {baseline_value!r}")
@@ -61,7 +63,8 @@ class InteractionValues:
         ``baseline_value`` defaults to the stored empty-set value (0 when there is none).
         """
         if baseline_value is None:
-            baseline_value = spectrum.to_dict().get((), 0.0) if len(spectrum) and spectrum.degrees.min() == 0 else 0.0
+            has_empty = len(spectrum) and spectrum.degrees[0] == 0  # canonical rows: the empty set first
+            baseline_value = float(spectrum.values[0]) if has_empty else 0.0
         return cls(spectrum.n, spectrum.support, spectrum.values, index=index,
                    max_order=spectrum.max_degree if max_order is None else max_order,
                    baseline_value=baseline_value, feature_names=feature_names)

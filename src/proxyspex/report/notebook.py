@@ -63,8 +63,12 @@ def render_values(values, top: int = 10) -> str:
             f"<b>Top interactions ({html.escape(values.index)})</b>{rows_html(values.top(top), labels)}</div>")
 
 
-def render_explanation(result, top: int = 10, index: str = "moebius", unit_index: str = "shapley") -> str:
-    """An :class:`~proxyspex.explanation.Explanation` as an inline block: faithfulness, cost, model, text, top sets."""
+def render_explanation(result, top: int = 10, index: str = "fsii", unit_index: str = "shapley") -> str:
+    """An :class:`~proxyspex.explanation.Explanation` as an inline block: faithfulness, cost, model, text, top sets.
+
+    The sets are ranked by FSII of order 2 by default: the raw Moebius spectrum of an LLM game is
+    dense (terms of order 4-10), while an order-limited index puts each effect where it is read.
+    """
     labels = unit_labels(result.feature_names)
     description = (result.game_info or {}).get("description") or {}
     meta = {"faithfulness (held-out R²)": f"{result.faithfulness:.3f}", "inferences": result.n_queries,
