@@ -1,8 +1,10 @@
 """Run inside shapiq 1.8's own venv (Python 3.12): load our exported files, recompute, and plot.
 
-Usage: python shapiq_check.py manifest.json out.json. The manifest lists the exported files and the
-full value table of the game; the output holds, per file, what shapiq loaded, what shapiq's own
-ExactComputer gives for that index on the same table, and which of shapiq's plots accepted it.
+Usage: python shapiq_check.py manifest.json out.json. The manifest lists the exported files, the
+full value table of the game and the saved explanation; the output holds, per file, what shapiq
+loaded, what ``to_shapiq()`` built here (proxyspex imported from the manifest's ``src``, the saved
+explanation read with ``px.load``), what shapiq's own ExactComputer gives for that index on the
+same table, and which of shapiq's plots accepted it.
 """
 
 import json
@@ -29,6 +31,10 @@ def main(manifest_path, out_path):
         return table[(np.asarray(coalitions, dtype=int) << np.arange(n)).sum(axis=1)]
 
     exact = ExactComputer(game, n_players=n)
+    sys.path.insert(0, manifest["src"])  # proxyspex itself, run in this Python for to_shapiq()
+    import proxyspex as px
+
+    saved = px.load(manifest["explanation"])
     out = {"version": shapiq.__version__, "files": {}}
     for item in manifest["files"]:
         iv = shapiq.InteractionValues.load(item["path"])
@@ -49,7 +55,13 @@ def main(manifest_path, out_path):
             except Exception as exc:  # noqa: BLE001 - report which plot refused the object
                 plots[name] = f"{type(exc).__name__}: {exc}"
             plt.close("all")
+        mine = saved.values(item["index"], item["order"])
+        if item["index"] == "moebius":
+            mine = px.InteractionValues.from_spectrum(mine, index="moebius", feature_names=saved.feature_names)
+        direct = mine.to_shapiq()
         out["files"][item["name"]] = {
+            "to_shapiq": {key(t): float(v) for t, v in direct.dict_values.items()},
+            "to_shapiq_meta": [direct.index, direct.max_order, direct.min_order, float(direct.baseline_value)],
             "index": iv.index, "max_order": iv.max_order, "min_order": iv.min_order, "n_players": iv.n_players,
             "baseline_value": float(iv.baseline_value),
             "loaded": {key(t): float(v) for t, v in iv.dict_values.items()},

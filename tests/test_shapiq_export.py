@@ -53,9 +53,10 @@ def exported(tmp_path_factory):
         path = folder / f"{name}.json"
         values.save_shapiq(path)
         ours[name] = values
-        files.append({"name": name, "path": str(path)})
+        files.append({"name": name, "path": str(path), "index": index, "order": order})
     manifest = folder / "manifest.json"
-    manifest.write_text(json.dumps({"n": n, "table": table.tolist(), "feature_names": names, "files": files}))
+    manifest.write_text(json.dumps({"n": n, "table": table.tolist(), "feature_names": names, "files": files,
+                                    "src": str(ROOT / "src"), "explanation": str(result.save(folder / "x.json"))}))
     python = shapiq_venv() / "bin" / "python"
     out = folder / "out.json"
     subprocess.run([str(python), str(ROOT / "tests" / "shapiq_check.py"), str(manifest), str(out)], check=True,
@@ -82,6 +83,17 @@ def test_shapiq_loads_every_value(exported, name):
     assert set(got) == set(expected)
     for term, value in expected.items():
         assert got[term] == pytest.approx(value, abs=1e-9), term
+
+
+@pytest.mark.parametrize("name", [f"{index}-{order}" for index, order in INDICES])
+def test_to_shapiq_in_shapiqs_python_matches_the_file(exported, name):
+    """to_shapiq() run under Python 3.12 on a px.load-ed explanation builds what the file gives."""
+    loaded = exported[1]["files"][name]
+    assert loaded["to_shapiq_meta"] == [loaded["index"], loaded["max_order"], loaded["min_order"],
+                                        pytest.approx(loaded["baseline_value"], abs=1e-12)]
+    assert loaded["to_shapiq"].keys() == loaded["loaded"].keys()
+    for term, value in loaded["loaded"].items():
+        assert loaded["to_shapiq"][term] == pytest.approx(value, abs=1e-12), term
 
 
 @pytest.mark.parametrize("name", [f"{index}-{order}" for index, order in INDICES])
