@@ -129,3 +129,18 @@ def test_non_finite_details_become_null(tmp_path):
     loaded = px.load(result.save(tmp_path / "nan.json"))
     assert np.isnan(loaded.faithfulness)
     assert loaded.details == {"score": None, "array": [0, 1, 2], "nested": [0.5]}
+
+
+def test_a_failed_write_keeps_the_old_file(fitted, tmp_path, monkeypatch):
+    _, result = fitted
+    path = result.save(tmp_path / "x.json")
+    before = path.read_bytes()
+
+    def crash(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("proxyspex.jsonfile.os.replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        px.Explanation(px.Spectrum.from_dict(2, {(0,): 1.0}), ["a", "b"], 1.0, 4, 4).save(path)
+    assert path.read_bytes() == before  # never a half-written or replaced file
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # and no temporary left behind
