@@ -105,8 +105,8 @@ def text(result, *, index: str = "shapley", pair_index: str = "fsii", top: int =
 
     first = result.values(index).first_order()
     labels = [cut(name, 14) for name in result.feature_names]
-    lines = int(np.ceil(result.n / per_line))
-    fig = _figure(12, 1.2 + 0.8 * LINE * lines)
+    lines, width = int(np.ceil(result.n / per_line)), min(result.n, per_line)
+    fig = _figure(max(6.0, 0.75 * width), 1.2 + 0.8 * LINE * lines)
     ax = fig.add_subplot()
     scale = max(float(np.max(np.abs(first))), 1e-12)
     where = {}
@@ -125,7 +125,7 @@ def text(result, *, index: str = "shapley", pair_index: str = "fsii", top: int =
         ax.add_patch(FancyArrowPatch((x0, y0 + 0.25), (x1, y1 + 0.25), connectionstyle=f"arc3,rad={bend}",
                                      arrowstyle="-", color=colour(value), lw=1 + 3 * abs(value) / strongest,
                                      alpha=0.8, gid=f"arc {i} {j}"))
-    ax.set_xlim(0, per_line)
+    ax.set_xlim(0, width)
     ax.set_ylim(-LINE * (lines - 1) - 0.6, 1.2)
     ax.axis("off")
     ax.set_title(f"Units shaded by {index}; arcs: top {len(pairs)} {pair_index} pairs (green +, red −)")
