@@ -110,6 +110,8 @@ def test_readable_at_300_units(long_result):
     assert len(by_gid(text, "arc")) == 5
     assert all(len(t.get_text()) <= 14 for t in text.axes[0].texts if (t.get_gid() or "").startswith("unit"))
     assert len(texts(long_result.plot("waterfall", top=10))) == 13  # f(∅), 10 terms, the rest, f(all)
+    with pytest.raises(ValueError, match="300 units exceed max_units=100"):
+        long_result.plot("text", max_units=100)
 
 
 def test_bad_kind_and_headless(double_negative, tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_choice
+from .._validation import check_choice, check_int
 from ..indices import normalize_index
 from .notebook import unit_labels
 
@@ -99,9 +99,15 @@ def network(result, *, index: str = "fsii", order: int | None = None, top: int =
     return fig
 
 
-def text(result, *, index: str = "shapley", pair_index: str = "fsii", top: int = 5, per_line: int = 16):
+def text(result, *, index: str = "shapley", pair_index: str = "fsii", top: int = 5, per_line: int = 16,
+         max_units: int = 600):
     """The units, shaded by ``index`` value, with the ``top`` pairs of ``pair_index`` drawn as arcs."""
     from matplotlib.patches import FancyArrowPatch
+
+    per_line = check_int("per_line", per_line, min_value=1)
+    if result.n > check_int("max_units", max_units, min_value=1):
+        raise ValueError(f"the text plot draws every unit, and {result.n} units exceed max_units={max_units}; "
+                         f"raise max_units, or use the 'bar' or 'network' plot, or explain coarse-to-fine")
 
     first = result.values(index).first_order()
     labels = [cut(name, 14) for name in result.feature_names]
