@@ -117,6 +117,9 @@ def test_bad_files_name_the_file(fitted, tmp_path):
     with pytest.raises(ValueError, match="lacks the field 'spectrum'"):
         px.load(bad)
     payload = result.to_dict()
+    bad.write_text(json.dumps({**payload, "feature_names": ["a"]}))
+    with pytest.raises(ValueError, match="damaged explanation: feature_names has 1 entries but n=24"):
+        px.load(bad)
     payload["spectrum"]["terms"][0] = [10 ** 6]
     bad.write_text(json.dumps(payload))
     with pytest.raises(ValueError, match="damaged"):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import check_feature_names
 from .indices import check_order, interaction_values, normalize_index
 from .interaction_values import InteractionValues
 from .jsonfile import read_json, to_jsonable, write_json
@@ -143,10 +144,10 @@ class Explanation:
             n, spectrum = payload["n"], payload["spectrum"]
             support = terms_support(spectrum["terms"], n)
             faithfulness = payload["faithfulness"]
+            faithfulness = float("nan") if faithfulness is None else float(faithfulness)
             return cls(Spectrum(n, support, spectrum["values"], basis=spectrum["basis"]),
-                       list(payload["feature_names"]), float("nan") if faithfulness is None else float(faithfulness),
-                       int(payload["n_queries"]), int(payload["n_paid"]), payload.get("details") or {},
-                       payload.get("game") or {})
+                       check_feature_names(payload["feature_names"], n), faithfulness, int(payload["n_queries"]),
+                       int(payload["n_paid"]), payload.get("details") or {}, payload.get("game") or {})
         except KeyError as exc:
             raise ValueError(f"{source} lacks the field {exc.args[0]!r}; it is not a complete saved explanation"
                              ) from None
