@@ -95,6 +95,8 @@ def test_bad_files_name_the_file(fitted, tmp_path):
     _, result = fitted
     with pytest.raises(FileNotFoundError, match="missing.json"):
         px.load(tmp_path / "missing.json")
+    with pytest.raises(FileNotFoundError, match="the folder .*nowhere does not exist"):
+        result.save(tmp_path / "nowhere" / "x.json")
     bad = tmp_path / "bad.json"
     bad.write_text("not json {")
     with pytest.raises(ValueError, match="bad.json is not a JSON file"):

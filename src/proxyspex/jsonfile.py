@@ -42,8 +42,10 @@ def to_jsonable(value: Any) -> Any:
 def write_json(path: str | os.PathLike, payload: Mapping) -> Path:
     """Write ``payload`` to ``path`` through a temporary file and a rename (never a half-written file)."""
     path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist")
     text = json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=1)
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
