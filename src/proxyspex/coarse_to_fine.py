@@ -23,7 +23,7 @@ import numpy as np
 from ._validation import check_int, is_int
 from .estimator import ProxySPEX
 from .explainer import check_game, resolve_game
-from .explanation import Explanation
+from .explanation import Explanation, describe_game
 from .masks import MIN_BUDGET, mask_keys
 
 
@@ -96,6 +96,7 @@ def explain_coarse_to_fine(game, *, levels: Sequence[str] = ("sentence", "word")
     finally:
         queries.close()
     result.n_paid = queries.n_paid
+    result.game_info = describe_game(game)
     result.details.update({
         "levels": list(levels), "groups": [list(f[1]) for f in features],
         "feature_levels": [levels[f[0]] for f in features], "stages": stages,
