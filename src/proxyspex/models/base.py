@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -32,3 +32,36 @@ class LanguageModel(Protocol):
     def chat(self, user: str, system: str | None = None) -> str:
         """``user`` wrapped in the model's chat template, ready for the reply."""
         ...
+
+
+def split_boundary(prompt: str, target: str) -> tuple[str, str]:
+    """The one prompt/target boundary rule of every back-end.
+
+    Trailing whitespace of ``prompt`` moves to the front of ``target``:
+    ``("Sentiment: ", "positive")`` is scored as ``("Sentiment:", " positive")``, the way a
+    tokenizer splits the joined text. A prompt of only whitespace is left as it is.
+    """
+    stripped = prompt.rstrip()
+    if not stripped or stripped == prompt:
+        return prompt, target
+    return stripped, prompt[len(stripped):] + target
+
+
+def needs_split(prompt: object) -> bool:
+    """True for a str prompt that :func:`split_boundary` changes."""
+    return isinstance(prompt, str) and prompt.rstrip() not in ("", prompt)
+
+
+def score_split(score_options: Callable[[list, list[str]], np.ndarray], prompts: Sequence,
+                options: Sequence[str]) -> np.ndarray:
+    """``(m, k)`` scores of ``options`` after ``prompts`` with :func:`split_boundary` applied:
+    prompts are grouped by the whitespace they give up, one ``score_options`` call per group."""
+    out = np.empty((len(prompts), len(options)))
+    groups: dict[str, list[int]] = {}
+    for row, prompt in enumerate(prompts):
+        moved = prompt[len(prompt.rstrip()):] if needs_split(prompt) else ""
+        groups.setdefault(moved, []).append(row)
+    for moved, rows in groups.items():
+        stripped = [prompts[r][: len(prompts[r]) - len(moved)] for r in rows]
+        out[rows] = score_options(stripped, [moved + option for option in options])
+    return out
