@@ -375,7 +375,7 @@ def test_fingerprint_covers_what_changes_the_values_and_sends_nothing(stub):
         variants[-1].score(PROMPTS[:1], " yes")
     lazy = OpenAICompatible(stub.url, connect=False)
     with pytest.raises(RuntimeError, match="connect"):
-        lazy.fingerprint
+        _ = lazy.fingerprint
     assert lazy.connect().system_fingerprint == "vllm-0.32.0-0ddba11"
 
 

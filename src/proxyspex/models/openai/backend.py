@@ -21,20 +21,20 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from proxyspex._validation import check_choice, check_int, check_real
+from proxyspex._validation import check_choice, check_int
 from proxyspex.errors import PartialOutputError
 from proxyspex.models.base import split_boundary
 from proxyspex.models.openai import templates
 from proxyspex.models.openai.http import UNAUTHORISED, HttpClient, ServerError
 from proxyspex.models.openai.identity import ServerIdentity, count_tokens, identify, reported_fingerprint
-from proxyspex.models.openai.logprobs import echoed_span, forced_pieces, is_byte_piece, parse_logprobs
-from proxyspex.models.openai.rows import RowFailure, collect_rows
+from proxyspex.models.openai.logprobs import echoed_span, parse_logprobs, teacher_force
+from proxyspex.models.openai.rows import RowFailure, check_prompts, check_text, collect_rows
 
 SCORING = ("auto", "echo", "top_logprobs")
 #: Version of what a cached value means; bump it when scoring changes values.
@@ -94,15 +94,10 @@ class OpenAICompatible:
             raise ValueError(f"model must be a non-empty str or None, got {model!r}")
         if not isinstance(api_key_env, str) or not api_key_env:
             raise ValueError(f"api_key_env must name an environment variable, got {api_key_env!r}")
-        seconds = {"low": 0, "include_low": False, "what": "a positive number of seconds"}
-        self.http = HttpClient(
-            base_url, api_key_env=api_key_env, max_concurrency=check_int("max_concurrency", max_concurrency, min_value=1),
-            connect_timeout=check_real("connect_timeout", connect_timeout, **seconds),
-            read_timeout=check_real("read_timeout", read_timeout, **seconds),
-            deadline=check_real("deadline", deadline, **seconds),
-            max_retries=check_int("max_retries", max_retries, min_value=0),
-            backoff=check_real("backoff", backoff, **seconds),
-            max_backoff=check_real("max_backoff", max_backoff, **seconds), random_state=random_state)
+        self.http = HttpClient(base_url, api_key_env=api_key_env, max_concurrency=max_concurrency,
+                               connect_timeout=connect_timeout, read_timeout=read_timeout, deadline=deadline,
+                               max_retries=max_retries, backoff=backoff, max_backoff=max_backoff,
+                               random_state=random_state)
         self.model = model
         self.scoring = check_choice("scoring", scoring, SCORING)
         self.chat_template = templates.check_template(chat_template)
@@ -183,15 +178,15 @@ class OpenAICompatible:
 
     def generate(self, prompt: str, max_new_tokens: int = 32) -> str:
         """Greedy (temperature 0) continuation of ``prompt``."""
-        _check_text(prompt, "prompt")
+        check_text(prompt, "prompt")
         max_new_tokens = check_int("max_new_tokens", max_new_tokens, min_value=1)
         return str(self._complete(prompt, max_tokens=max_new_tokens).get("text") or "")
 
     def score(self, prompts: Sequence[str], target: str) -> np.ndarray:
         """``(m,)`` array of ``log p(target | prompt)``; give ``target`` its leading space."""
-        _check_text(target, "target")
+        check_text(target, "target")
         try:
-            return self._map(_check_prompts(prompts), [target])[:, 0]
+            return self._map(check_prompts(prompts), [target])[:, 0]
         except PartialOutputError as err:
             raise PartialOutputError(str(err), values=err.values[:, 0], failures=err.failures) from err.__cause__
 
@@ -200,8 +195,8 @@ class OpenAICompatible:
         if isinstance(options, str) or not options:
             raise ValueError(f"options must be a non-empty sequence of str, got {options!r}")
         for option in options:
-            _check_text(option, "every option")
-        return self._map(_check_prompts(prompts), list(options))
+            check_text(option, "every option")
+        return self._map(check_prompts(prompts), list(options))
 
     # -- scoring --------------------------------------------------------------------------
     def _map(self, prompts: list[str], targets: list[str]) -> np.ndarray:
@@ -281,29 +276,8 @@ class OpenAICompatible:
         return float(sum(token.logprob for token in span))
 
     def _forced_logprob(self, prompt: str, target: str, memo: dict[str, dict[str, float]]) -> float:
-        total, done = 0.0, 0
-        while done < len(target):
-            context = prompt + target[:done]
-            if context not in memo:
-                memo[context] = self._next_token_logprobs(context)
-            top, rest = memo[context], target[done:]
-            pieces = forced_pieces(top, rest)
-            if not pieces:
-                raise RowFailure(self._not_found(top, rest, target))
-            piece = max(pieces, key=len)
-            total += top[piece]
-            done += len(piece)
-        return total
-
-    def _not_found(self, top: dict[str, float], rest: str, target: str) -> str:
-        why = (f"{self.base_url} does not return prompt log-probabilities with echo=true "
-               f"({self._echo_refusal or 'scoring=top_logprobs'}), and {rest!r} starts with none of the {len(top)} "
-               f"most likely next tokens it returned ({sorted(top, key=top.get, reverse=True)[:5]!r}...), so "
-               f"log p({target!r} | prompt) is unavailable")
-        if not rest.isascii() and any(is_byte_piece(token) for token in top):
-            return (f"{why}: its tokenizer splits {rest[0]!r} into byte pieces, which a text prompt cannot "
-                    "continue from; use a server with echo support such as vLLM")
-        return f"{why}; raise top_logprobs (up to the server's limit) or use a server with echo support such as vLLM"
+        return teacher_force(prompt, target, self._next_token_logprobs, memo, where=self.base_url,
+                             refusal=self._echo_refusal or "scoring=top_logprobs")
 
     def _next_token_logprobs(self, context: str) -> dict[str, float]:
         choice = self._complete(context, max_tokens=1, logprobs=self.top_logprobs)
@@ -328,16 +302,3 @@ class OpenAICompatible:
                               "models; build the back-end (and the game) again", status=None)
         return choices[0]
 
-
-def _check_text(text: object, name: str) -> None:
-    if not isinstance(text, str) or not text:
-        raise ValueError(f"{name} must be a non-empty str, got {text!r}")
-
-
-def _check_prompts(prompts: Sequence[str] | Callable) -> list[str]:
-    if isinstance(prompts, str):
-        raise TypeError("prompts must be a sequence of str, not one str")
-    prompts = list(prompts)
-    for prompt in prompts:
-        _check_text(prompt, "every prompt")
-    return prompts

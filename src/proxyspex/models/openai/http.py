@@ -24,6 +24,8 @@ from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import Any
 from urllib.parse import urlsplit
 
+from proxyspex._validation import check_int, check_real
+
 #: Statuses of a request that was refused but might be accepted later (5xx too).
 RETRYABLE = frozenset({408, 409, 425, 429})
 #: Statuses that say the request is fine but the caller is not allowed: no row can succeed.
@@ -76,15 +78,16 @@ class HttpClient:
     def __init__(self, base_url: str, *, api_key_env: str, max_concurrency: int, connect_timeout: float,
                  read_timeout: float, deadline: float, max_retries: int, backoff: float, max_backoff: float,
                  random_state: int | None) -> None:
+        seconds = {"low": 0, "include_low": False, "what": "a positive number of seconds"}
         self.base_url = check_url(base_url)
         self.api_key_env = api_key_env
-        self.max_concurrency = max_concurrency
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.deadline = deadline
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.max_concurrency = check_int("max_concurrency", max_concurrency, min_value=1)
+        self.connect_timeout = check_real("connect_timeout", connect_timeout, **seconds)
+        self.read_timeout = check_real("read_timeout", read_timeout, **seconds)
+        self.deadline = check_real("deadline", deadline, **seconds)
+        self.max_retries = check_int("max_retries", max_retries, min_value=0)
+        self.backoff = check_real("backoff", backoff, **seconds)
+        self.max_backoff = check_real("max_backoff", max_backoff, **seconds)
         self.random_state = random_state
         self._init_runtime()
 
@@ -147,7 +150,7 @@ class HttpClient:
 
     def server_root(self) -> str:
         """``base_url`` without its trailing ``/v1`` (vLLM serves ``/tokenize`` there)."""
-        return self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
+        return self.base_url.removesuffix("/v1")
 
     def _error(self, method: str, url: str, status: int | None, attempt: int, message: str) -> ServerError:
         what = "could not be reached" if status is None else f"answered HTTP {status}"

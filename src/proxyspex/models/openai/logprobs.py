@@ -13,7 +13,10 @@ piece that completes it ends after the prompt.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any, NamedTuple
+
+from proxyspex.models.openai.rows import RowFailure
 
 
 class Token(NamedTuple):
@@ -98,3 +101,33 @@ def is_byte_piece(token: str) -> bool:
     """True for a piece that shows part of a character: empty, a replacement character, or
     a ``bytes:`` escape (how some servers show a token that is not valid UTF-8 alone)."""
     return not token or "\ufffd" in token or token.startswith("bytes:")
+
+
+def teacher_force(prompt: str, target: str, next_top: Callable[[str], dict[str, float]],
+                  memo: dict[str, dict[str, float]], *, where: str, refusal: str) -> float:
+    """``log p(target | prompt)`` piece by piece from the top candidates ``next_top(context)``
+    (remembered in ``memo``: options share their first step); :class:`RowFailure` when a piece
+    is not among them."""
+    total, done = 0.0, 0
+    while done < len(target):
+        context = prompt + target[:done]
+        if context not in memo:
+            memo[context] = next_top(context)
+        top, rest = memo[context], target[done:]
+        pieces = forced_pieces(top, rest)
+        if not pieces:
+            raise RowFailure(_not_found(top, rest, target, where, refusal))
+        piece = max(pieces, key=len)
+        total += top[piece]
+        done += len(piece)
+    return total
+
+
+def _not_found(top: dict[str, float], rest: str, target: str, where: str, refusal: str) -> str:
+    why = (f"{where} does not return prompt log-probabilities with echo=true ({refusal}), and {rest!r} starts "
+           f"with none of the {len(top)} most likely next tokens it returned "
+           f"({sorted(top, key=top.get, reverse=True)[:5]!r}...), so log p({target!r} | prompt) is unavailable")
+    if not rest.isascii() and any(is_byte_piece(token) for token in top):
+        return (f"{why}: its tokenizer splits {rest[0]!r} into byte pieces, which a text prompt cannot "
+                "continue from; use a server with echo support such as vLLM")
+    return f"{why}; raise top_logprobs (up to the server's limit) or use a server with echo support such as vLLM"

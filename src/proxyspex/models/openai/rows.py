@@ -10,7 +10,7 @@ used up) stops the start of further rows; rows already done are still returned i
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
 import numpy as np
@@ -73,3 +73,19 @@ def collect_rows(score_row: Callable[[int], list[float]], m: int, k: int, pool: 
         f"{len(reasons)} of {m} prompts sent to {where} were not scored, {done} were ({shown}{more}{stopped}); the "
         f"scored rows are in .values, NaN on the rows in .failures",
         values=out, failures=sorted(reasons)) from first
+
+
+def check_text(text: object, name: str) -> None:
+    """A ValueError naming ``name`` unless ``text`` is a non-empty str."""
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"{name} must be a non-empty str, got {text!r}")
+
+
+def check_prompts(prompts: Sequence[str]) -> list[str]:
+    """``prompts`` as a list of non-empty str (one str is a TypeError: it is not a batch)."""
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a sequence of str, not one str")
+    prompts = list(prompts)
+    for prompt in prompts:
+        check_text(prompt, "every prompt")
+    return prompts

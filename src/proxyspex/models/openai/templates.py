@@ -95,7 +95,7 @@ def render_on_server(client: Any, model: str, messages: list[dict[str, str]]) ->
                          f"{client.server_root()} refused them ({err}); pass the model's template as "
                          "chat_template= instead") from None
     if not isinstance(text, str):
-        raise ValueError(f"{client.server_root()}/detokenize answered without a prompt text")
+        raise ValueError(f"{client.server_root()}/detokenize answered without a prompt text")  # noqa: TRY004
     return text
 
 
