@@ -528,6 +528,9 @@ def test_server_scores_match_local_scores(lm32, served):
     np.testing.assert_allclose(
         lm.score_options(SENTIMENT, OPTIONS), lm32.score_options(SENTIMENT, OPTIONS), atol=1e-4
     )
+    for prompt, target in [("Emoji:", " 😀🎉"), ("日本の首都は", "東京です"), ("Sentiment: ", "positive")]:
+        # items 5 and 6: the stub echoes byte pieces as vLLM does ('' until the character is whole)
+        assert lm.score([prompt], target)[0] == pytest.approx(lm32.score([prompt], target)[0], abs=1e-4)
     served.echo = "refuse"
     try:
         fallback = OpenAICompatible(served.url, top_logprobs=200, **FAST)  # the stub has no cap
