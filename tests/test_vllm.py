@@ -3,7 +3,8 @@
 One server for the whole session, on 127.0.0.1, started from ``.vllm-venv`` (``make vllm-venv``;
 ``PROXYSPEX_VLLM_PYTHON`` names another interpreter) and stopped with its process group at the end.
 Outside CI a missing venv skips these tests, saying so; under ``CI`` it is a failure. The first
-start takes 2.5-5 minutes on 2 cores (torch.compile warm-up).
+start takes 2.5-5 minutes on 2 cores (torch.compile warm-up), more on a loaded machine;
+``PROXYSPEX_VLLM_URL`` tests a server already running instead.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from proxyspex.models import OpenAICompatible
 pytestmark = [pytest.mark.llm, pytest.mark.vllm]
 
 ROOT = Path(__file__).resolve().parents[1]
-START_TIMEOUT = float(os.environ.get("PROXYSPEX_VLLM_START_TIMEOUT", "900"))
+START_TIMEOUT = float(os.environ.get("PROXYSPEX_VLLM_START_TIMEOUT", "1200"))
+#: A running server to test instead of starting one (it must serve the fp32 SmolLM2 as "smollm2").
+GIVEN_URL = os.environ.get("PROXYSPEX_VLLM_URL")
 PROMPT = "Is this review positive or negative?\nReview: {context}\nSentiment:"
 SENTIMENT = [PROMPT.format(context=text) for text in ["I loved it.", "Never again.", "It was fine, I guess."]]
 OPTIONS = [" positive", " negative"]
@@ -94,6 +97,8 @@ def fp32_dir(embedded_model_dir):
     """The dequantized fp32 SmolLM2 directory, shared by vLLM and LocalLM."""
     from proxyspex.models.loading import resolve_source
 
+    if GIVEN_URL:
+        return models(GIVEN_URL)["data"][0]["root"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PROXYSPEX_MODEL_DIR", str(embedded_model_dir))
         return resolve_source(None).path
@@ -101,6 +106,9 @@ def fp32_dir(embedded_model_dir):
 
 @pytest.fixture(scope="session")
 def vllm_url(fp32_dir, tmp_path_factory):
+    if GIVEN_URL:
+        yield GIVEN_URL
+        return
     python = vllm_python()
     process, url = start_vllm(python, fp32_dir, tmp_path_factory.mktemp("vllm") / "server.log")
     try:
