@@ -7,7 +7,7 @@ from .estimator import ProxySPEX, explain, explain_many
 from .explanation import Explanation
 from .indices import INDICES, interaction_values
 from .proxy import TreeConfig
-from .query import ValueFunctionError
+from .errors import PartialOutputError, ValueFunctionError
 from .spectrum import Spectrum
 
 __version__ = "0.1.0"

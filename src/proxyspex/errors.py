@@ -34,9 +34,18 @@ class PartialOutputError(ValueFunctionError):
         self.values = np.asarray(values, dtype=float)
         self.failures = [(int(row), str(reason)) for row, reason in failures]
 
+    def with_values(self, values: np.ndarray) -> PartialOutputError:
+        """The same failure carrying other values: how a game turns a back-end's ``(m, k)`` log-probs
+        into its ``(m,)`` values (NaN rows stay NaN under arithmetic)."""
+        return PartialOutputError(str(self), values=values, failures=self.failures)
+
     def __reduce__(self):  # picklable with its keyword arguments (Ray ships exceptions between processes)
         return _rebuild_partial, (str(self), self.values, self.failures)
 
 
 def _rebuild_partial(message: str, values: np.ndarray, failures: list[tuple[int, str]]) -> PartialOutputError:
     return PartialOutputError(message, values=values, failures=failures)
+
+
+class CacheError(OSError):
+    """The query cache file cannot be used as it is: the message names the file and the fix."""

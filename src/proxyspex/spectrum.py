@@ -77,10 +77,10 @@ class Spectrum:
         if not np.all(np.isfinite(table)):
             raise ValueError("table values must be finite (no NaN or inf)")
         coef = table.copy()
-        for i in range(n):  # butterfly on bit i
-            view = coef.reshape(-1, 2, 2 ** i)
-            view[:] = np.stack([view[:, 0] + view[:, 1], view[:, 0] - view[:, 1]], axis=1)
-        coef /= 2 ** n
+        for i in range(n):  # butterfly on bit i, halved at each step: the same floats, and finite values
+            view = coef.reshape(-1, 2, 2 ** i)  # near the float limit (7e307) no longer overflow
+            half = view * 0.5
+            view[:] = np.stack([half[:, 0] + half[:, 1], half[:, 0] - half[:, 1]], axis=1)
         keep = np.flatnonzero(np.abs(coef) > tol)
         rows = (keep[:, None] >> np.arange(n)[None, :]) & 1
         return cls(n, rows.astype(bool), coef[keep])
