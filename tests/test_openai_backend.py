@@ -211,6 +211,21 @@ def test_one_permanent_4xx_keeps_the_good_rows(stub, toy, monkeypatch):
     assert mapped.value.values[1] == pytest.approx(kept[0])
 
 
+def test_a_refused_prompt_costs_only_itself_on_the_rerun(stub, tmp_path):
+    """Item 2 end to end: the explanation fails, naming the refusal; the cache kept every good row,
+    so the rerun (the filter lifted) pays only the refused masks."""
+    stub.refuse_text = "good FLAGGED very"  # only masks that keep the first three words
+    game = px.games.Sentiment("good FLAGGED very bad film", model=client(stub))
+    cache = tmp_path / "cache.sqlite"
+    with pytest.raises(px.ValueFunctionError, match="content filter"):
+        px.explain(game, budget=32, random_state=0, cache=cache)
+    before = len(completions(stub))
+    stub.refuse_text = ""
+    result = px.explain(game, budget=32, random_state=0, cache=cache)
+    assert result.n_queries == 32
+    assert len(completions(stub)) - before == 4  # the 4 refused masks, one top_logprobs request each
+
+
 def test_read_timeout_is_clear_and_not_retried(stub):
     lm = client(stub, read_timeout=0.2)
     stub.delay = 3.0

@@ -86,7 +86,7 @@ class Sentiment(Generation):
         try:
             logp = self.lm.score_options(self.prompts(masks), list(self.labels))
         except PartialOutputError as err:  # keep the good rows, as margins
-            raise PartialOutputError(str(err), values=err.values[:, 0] - err.values[:, 1], failures=err.failures) from err
+            raise err.with_values(err.values[:, 0] - err.values[:, 1]) from err
         return logp[:, 0] - logp[:, 1]
 
     def fingerprint_data(self) -> dict[str, Any]:

@@ -188,7 +188,7 @@ class OpenAICompatible:
         try:
             return self._map(check_prompts(prompts), [target])[:, 0]
         except PartialOutputError as err:
-            raise PartialOutputError(str(err), values=err.values[:, 0], failures=err.failures) from err.__cause__
+            raise err.with_values(err.values[:, 0]) from err.__cause__
 
     def score_options(self, prompts: Sequence[str], options: Sequence[str]) -> np.ndarray:
         """``(m, k)`` array of ``log p(option | prompt)``."""
