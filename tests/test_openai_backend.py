@@ -199,6 +199,10 @@ def test_one_permanent_4xx_keeps_the_good_rows(stub, toy, monkeypatch):
     np.testing.assert_allclose(err.values[good], [[toy.score(prompts[i], o) for o in OPTIONS] for i in good])
     assert [row for row, _ in err.failures] == [17]
     assert "row 17" in str(err) and "content filter" in str(err) and secret not in str(err)
+    fresh = client(stub)  # the refused prompt comes first, before the server's abilities are known
+    with pytest.raises(PartialOutputError) as first:
+        fresh.score_options(prompts[17:20], OPTIONS)
+    assert [row for row, _ in first.value.failures] == [0] and fresh.method == "echo"
     with pytest.raises(PartialOutputError) as one:  # score() keeps the (m,) shape
         lm.score(prompts[15:20], " yes")
     assert one.value.values.shape == (5,) and np.isnan(one.value.values).tolist() == [0, 0, 1, 0, 0]

@@ -34,7 +34,7 @@ from proxyspex.models.openai import templates
 from proxyspex.models.openai.http import UNAUTHORISED, HttpClient, ServerError
 from proxyspex.models.openai.identity import ServerIdentity, count_tokens, identify, reported_fingerprint
 from proxyspex.models.openai.logprobs import echoed_span, parse_logprobs, teacher_force
-from proxyspex.models.openai.rows import RowFailure, check_prompts, check_text, collect_rows
+from proxyspex.models.openai.rows import RowFailure, check_prompts, check_text, collect_rows, fails_alone
 
 SCORING = ("auto", "echo", "top_logprobs")
 #: Version of what a cached value means; bump it when scoring changes values.
@@ -208,7 +208,13 @@ class OpenAICompatible:
         self.connect()
         pairs = [[split_boundary(p, t) for t in targets] for p in prompts]
         self._check_context(prompts, targets)
-        self._detect(*pairs[0][0])
+        for row in range(min(len(pairs), 8)):  # a prompt refused for itself cannot tell what the server does
+            try:
+                self._detect(*pairs[row][0])
+                break
+            except Exception as err:
+                if not fails_alone(err) or row == min(len(pairs), 8) - 1:
+                    raise
         pool = ThreadPoolExecutor(max_workers=min(self.http.max_concurrency, len(prompts)))
         try:
             return collect_rows(lambda i: self._score_prompt(pairs[i]), len(prompts), len(targets), pool,
