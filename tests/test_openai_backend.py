@@ -100,12 +100,14 @@ def test_prompt_ending_in_whitespace_moves_it_to_the_target(stub, toy):
 
     assert split_boundary("Sentiment: ", "positive") == ("Sentiment:", " positive")
     assert split_boundary("  ", "x") == ("  ", "x") and split_boundary("a", " b") == ("a", " b")
+    assert split_boundary("<|im_start|>assistant\n", "Lisbon") == ("<|im_start|>assistant\n", "Lisbon")
+    assert split_boundary("Q?\n \t", "A") == ("Q?\n", " \tA")
     lm = client(stub, scoring="echo")
-    got = lm.score_options(["Review: good\nSentiment: ", "Is it? \n"], ["positive", "no"])
+    got = lm.score_options(["Review: good\nSentiment: ", "Is it?  "], ["positive", "no"])
     expected = [[toy.score("Review: good\nSentiment:", " positive"), toy.score("Review: good\nSentiment:", " no")],
-                [toy.score("Is it?", " \npositive"), toy.score("Is it?", " \nno")]]
+                [toy.score("Is it?", "  positive"), toy.score("Is it?", "  no")]]
     np.testing.assert_allclose(got, expected, atol=1e-12)
-    assert completions(stub)[-1]["prompt"] == "Is it? \nno"
+    assert completions(stub)[-1]["prompt"] == "Is it?  no"
 
 
 def test_generate_is_greedy(stub, toy):

@@ -179,3 +179,20 @@ def test_explanation_through_vllm_matches_local(vllm_url, local32):
     every = ((np.arange(8)[:, None] >> np.arange(3)) & 1).astype(bool)
     np.testing.assert_allclose(remote(every), local(every), atol=1e-4)
     assert remote.fingerprint != local.fingerprint
+
+
+def test_a_bf16_restart_changes_the_reported_system_fingerprint(fp32_dir):
+    """The stale-model case without a second server: vLLM's system_fingerprint (which the cache key
+    holds) changes with the dtype, all else equal, so a server restarted with --dtype bfloat16
+    gets a new key rather than the fp32 values from the cache."""
+    code = (
+        "import sys\n"
+        "from vllm.config import ModelConfig, VllmConfig\n"
+        "from vllm.entrypoints.serve.utils.fingerprint import build_system_fingerprint\n"
+        "for dtype in ('float32', 'bfloat16'):\n"
+        "    config = ModelConfig(model=sys.argv[1], dtype=dtype, max_model_len=2048, served_model_name='smollm2')\n"
+        "    print(build_system_fingerprint(VllmConfig(model_config=config)))\n"
+    )
+    found = subprocess.run([str(vllm_python()), "-c", code, fp32_dir], capture_output=True, text=True, timeout=600,
+                           check=True).stdout.split()
+    assert len(found) == 2 and all(f.startswith("vllm-0.32.0-") for f in found) and found[0] != found[1]

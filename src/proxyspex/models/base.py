@@ -37,19 +37,21 @@ class LanguageModel(Protocol):
 def split_boundary(prompt: str, target: str) -> tuple[str, str]:
     """The one prompt/target boundary rule of every back-end.
 
-    Trailing whitespace of ``prompt`` moves to the front of ``target``:
+    Trailing spaces and tabs of ``prompt`` move to the front of ``target``:
     ``("Sentiment: ", "positive")`` is scored as ``("Sentiment:", " positive")``, the way a
-    tokenizer splits the joined text. A prompt of only whitespace is left as it is.
+    tokenizer splits the joined text (BPE and SentencePiece glue a space to the word after it).
+    Newlines stay (they are tokens of their own, so chat prompts ending in one are unchanged),
+    and so does a prompt of only whitespace.
     """
-    stripped = prompt.rstrip()
-    if not stripped or stripped == prompt:
+    stripped = prompt.rstrip(" \t")
+    if not stripped.strip() or stripped == prompt:
         return prompt, target
     return stripped, prompt[len(stripped):] + target
 
 
 def needs_split(prompt: object) -> bool:
     """True for a str prompt that :func:`split_boundary` changes."""
-    return isinstance(prompt, str) and prompt.rstrip() not in ("", prompt)
+    return isinstance(prompt, str) and split_boundary(prompt, "")[0] != prompt
 
 
 def score_split(score_options: Callable[[list, list[str]], np.ndarray], prompts: Sequence,
@@ -59,7 +61,7 @@ def score_split(score_options: Callable[[list, list[str]], np.ndarray], prompts:
     out = np.empty((len(prompts), len(options)))
     groups: dict[str, list[int]] = {}
     for row, prompt in enumerate(prompts):
-        moved = prompt[len(prompt.rstrip()):] if needs_split(prompt) else ""
+        moved = split_boundary(prompt, "")[1]
         groups.setdefault(moved, []).append(row)
     for moved, rows in groups.items():
         stripped = [prompts[r][: len(prompts[r]) - len(moved)] for r in rows]
