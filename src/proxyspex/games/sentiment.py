@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from proxyspex.errors import PartialOutputError
 from proxyspex.games.generation import Generation
 from proxyspex.games.text import DEFAULT_PLACEHOLDER, Segmentation
 from proxyspex.models.base import LanguageModel
@@ -82,7 +83,10 @@ class Sentiment(Generation):
         )
 
     def value(self, masks: np.ndarray) -> np.ndarray:
-        logp = self.lm.score_options(self.prompts(masks), list(self.labels))
+        try:
+            logp = self.lm.score_options(self.prompts(masks), list(self.labels))
+        except PartialOutputError as err:  # keep the good rows, as margins
+            raise err.with_values(err.values[:, 0] - err.values[:, 1]) from err
         return logp[:, 0] - logp[:, 1]
 
     def scored_targets(self) -> list[str]:

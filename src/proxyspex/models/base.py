@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -37,3 +37,38 @@ class LanguageModel(Protocol):
     def chat(self, user: str, system: str | None = None) -> str:
         """``user`` wrapped in the model's chat template, ready for the reply."""
         ...
+
+
+def split_boundary(prompt: str, target: str) -> tuple[str, str]:
+    """The one prompt/target boundary rule of every back-end.
+
+    Trailing spaces and tabs of ``prompt`` move to the front of ``target``:
+    ``("Sentiment: ", "positive")`` is scored as ``("Sentiment:", " positive")``, the way a
+    tokenizer splits the joined text (BPE and SentencePiece glue a space to the word after it).
+    Newlines stay (they are tokens of their own, so chat prompts ending in one are unchanged),
+    and so does a prompt of only whitespace.
+    """
+    stripped = prompt.rstrip(" \t")
+    if not stripped.strip() or stripped == prompt:
+        return prompt, target
+    return stripped, prompt[len(stripped):] + target
+
+
+def needs_split(prompt: object) -> bool:
+    """True for a str prompt that :func:`split_boundary` changes."""
+    return isinstance(prompt, str) and split_boundary(prompt, "")[0] != prompt
+
+
+def score_split(score_options: Callable[[list, list[str]], np.ndarray], prompts: Sequence,
+                options: Sequence[str]) -> np.ndarray:
+    """``(m, k)`` scores of ``options`` after ``prompts`` with :func:`split_boundary` applied:
+    prompts are grouped by the whitespace they give up, one ``score_options`` call per group."""
+    out = np.empty((len(prompts), len(options)))
+    groups: dict[str, list[int]] = {}
+    for row, prompt in enumerate(prompts):
+        moved = split_boundary(prompt, "")[1]
+        groups.setdefault(moved, []).append(row)
+    for moved, rows in groups.items():
+        stripped = [prompts[r][: len(prompts[r]) - len(moved)] for r in rows]
+        out[rows] = score_options(stripped, [moved + option for option in options])
+    return out

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from proxyspex.models.base import LanguageModel
+from proxyspex.models.base import LanguageModel, needs_split, score_split
 from proxyspex.models.loading import ModelSource, load, resolve_source
 
 Prompt = str | Sequence[int]
@@ -151,6 +151,8 @@ class LocalLM:
         ``prompts`` are strings or token-id lists; ``target`` is a string (encoded without
         special tokens, so give it its leading space) or token ids. Returns ``(m,)`` floats.
         """
+        if isinstance(target, str) and any(needs_split(p) for p in prompts):  # the shared boundary rule
+            return score_split(lambda ps, ts: self.score(ps, ts[0])[:, None], list(prompts), [target])[:, 0]
         target_ids = self.encode(target) if isinstance(target, str) else [int(t) for t in target]
         if not target_ids:
             raise ValueError("target encodes to zero tokens")
@@ -160,6 +162,8 @@ class LocalLM:
     def score_options(self, prompts: Sequence[Prompt], options: Sequence[str]) -> np.ndarray:
         """``(m, k)`` array of ``log p(option | prompt)``; one pass per prompt when every
         option is a single token, else one :meth:`score` per option."""
+        if any(needs_split(p) for p in prompts):  # the shared boundary rule
+            return score_split(self.score_options, list(prompts), list(options))
         encoded = [self.encode(o) for o in options]
         if not encoded or any(not e for e in encoded):
             raise ValueError("options must be non-empty strings that encode to tokens")
