@@ -4,7 +4,7 @@ STYLE = """
 body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem;overflow-wrap:anywhere}
 table.about{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.95rem}
-table.about th{color:#555;font-weight:normal;padding:.15rem 1rem .15rem 0;vertical-align:top;white-space:nowrap}
+table.about th{color:#555;font-weight:normal;text-align:left;padding:.15rem 1rem .15rem 0;vertical-align:top;white-space:nowrap}
 table.about td{padding:.15rem 0;overflow-wrap:anywhere}
 .textbox{border:1px solid #ddd;border-radius:6px;max-height:65vh;overflow:auto}
 .textview{position:relative;padding:1.6rem 1rem 1rem}
@@ -37,7 +37,7 @@ function show(el,on){const us=unitsOf(el);us.forEach(u=>u.classList.toggle('on',
 function hover(el){el.addEventListener('mouseenter',()=>show(el,true));
   el.addEventListener('mouseleave',()=>{if(!el.dataset.pinned)show(el,false)});}
 function arcs(){svg.replaceChildren();const r0=view.getBoundingClientRect();
-  svg.setAttribute('width',view.scrollWidth);svg.setAttribute('height',view.scrollHeight);
+  svg.setAttribute('width',view.clientWidth);svg.setAttribute('height',view.clientHeight);
   PAIRS.forEach(([i,j,v,w])=>{const a=document.getElementById('u'+i).getBoundingClientRect(),
     b=document.getElementById('u'+j).getBoundingClientRect();
     const x1=a.left+a.width/2-r0.left,y1=a.top-r0.top,x2=b.left+b.width/2-r0.left,y2=b.top-r0.top;

@@ -21,7 +21,11 @@ def model_name(lm) -> str:
         return str(source.identity).split("|")[0] + (f" ({lm.dtype})" if getattr(lm, "dtype", None) else "")
     base_url = getattr(lm, "base_url", None)
     if base_url:
-        return f"{getattr(lm, 'model', None) or 'served model'} at {base_url}"
+        try:  # a server's model is known once asked (the game's fingerprint already asked)
+            served = lm.served_model() if callable(getattr(lm, "served_model", None)) else lm.model
+        except Exception:  # noqa: BLE001 - a name is not worth failing a report for
+            served = getattr(lm, "model", None)
+        return f"{served or 'served model'} at {base_url}"
     return repr(lm)
 
 

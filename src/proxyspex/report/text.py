@@ -38,11 +38,13 @@ def top_terms(result, k: int, *, index: str = "moebius", order: int | None = Non
 
 
 def strongest_pairs(result, k: int = 5, *, index: str = "moebius") -> list[tuple[tuple[int, int], float]]:
-    """The ``k`` pairs with the largest ``|value|`` under ``index`` (Moebius for a first-order index)."""
+    """Up to ``k`` pairs with the largest ``|value|`` under ``index`` (Moebius for a first-order index), leaving
+    out pairs below 5% of the strongest."""
     name = "moebius" if index in FIRST_ORDER else index
     order = None if name in ("moebius", "fourier") else 2
     pairs = [(tuple(term), float(value)) for term, value in result.index(name, order).items() if len(term) == 2]
-    return sorted(pairs, key=lambda item: -abs(item[1]))[:k]
+    pairs = sorted(pairs, key=lambda item: -abs(item[1]))[:k]
+    return [pair for pair in pairs if abs(pair[1]) >= 0.05 * abs(pairs[0][1])]  # no hairline arcs
 
 
 def format_summary(result, k: int = 10, *, index: str = "moebius", order: int | None = None) -> str:
