@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         args.coarse_to_fine = False
     try:
         inputs = check_args(args)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, ImportError, OSError) as exc:
         print(f"proxyspex {args.command}: error: {exc}", file=sys.stderr)
         return 2
     try:

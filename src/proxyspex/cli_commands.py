@@ -38,9 +38,9 @@ def check_args(args: argparse.Namespace) -> dict:
     if args.plot and not hasattr(explanation_module.Explanation, "plot"):
         raise ImportError("--plot needs Explanation.plot, which this version of proxyspex lacks")
     if args.command == "show":
-        _load_function()  # fail now if px.load is missing
         if not Path(args.path).is_file():
             raise OSError(f"{args.path}: no such file (write one with proxyspex explain ... --save FILE)")
+        _load_function()  # fail now if px.load is missing
         return {}
     if getattr(args, "save", None) and not hasattr(explanation_module.Explanation, "save"):
         raise ImportError("--save needs Explanation.save, which this version of proxyspex lacks")
