@@ -11,8 +11,9 @@ from .coarse_to_fine import explain_coarse_to_fine
 from .estimator import ProxySPEX, explain, explain_many
 from .executors import RayExecutor
 from .explainer import GameSpec
-from .explanation import Explanation
+from .explanation import Explanation, load
 from .indices import INDICES, interaction_values
+from .interaction_values import InteractionValues
 from .proxy import TreeConfig
 from .query import ValueFunctionError
 from .spectrum import Spectrum
@@ -22,6 +23,7 @@ __all__ = [
            "INDICES",
            "Explanation",
            "GameSpec",
+           "InteractionValues",
            "ProxySPEX",
            "QueryCache",
            "RayExecutor",
@@ -33,6 +35,7 @@ __all__ = [
            "explain_many",
            "games",
            "interaction_values",
+           "load",
 ]
 
 _LAZY = ("games", "baselines", "evaluate", "selection", "models", "report")

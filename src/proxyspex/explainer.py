@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import check_bool, check_feature_names, check_int, is_int
-from .explanation import Explanation
+from .explanation import Explanation, describe_game
 from .masks import MIN_BUDGET
 from .query import Queries
 
@@ -104,9 +104,11 @@ class Explainer:
         self.check(spec.n)
         queries = self.open_queries(spec)
         try:
-            return self.explain_queries(queries, spec.feature_names)
+            result = self.explain_queries(queries, spec.feature_names)
         finally:
             queries.close()
+        result.game_info = describe_game(game)  # what was explained, for save / load and the report
+        return result
 
     def check(self, n: int) -> None:
         """Every parameter, the shared ones and the method's, for a game of ``n`` features."""

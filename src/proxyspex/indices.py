@@ -8,12 +8,14 @@ Every index is ``Phi(S) = sum_{T ⊇ S} w(|S|, |T|) m(T)`` for a weight ``w`` gi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from math import comb
 
 import numpy as np
 from scipy.special import bernoulli
 
+from .interaction_values import InteractionValues
 from .spectrum import Spectrum, superset_sum
 
 INDICES = ("fourier", "moebius", "shapley", "banzhaf", "sii", "bii", "k-sii", "fsii", "fbii", "stii")
@@ -33,9 +35,12 @@ def normalize_index(index: str) -> str:
     return name
 
 
-def interaction_values(fourier: Spectrum, index: str, order: int | None = None) -> Spectrum:
-    """Values of ``index`` for every set with a nonzero value, as a sparse :class:`Spectrum`.
+def interaction_values(fourier: Spectrum, index: str, order: int | None = None,
+                       feature_names: Sequence[str] | None = None) -> Spectrum | InteractionValues:
+    """Values of ``index`` for every set with a nonzero value.
 
+    ``fourier`` and ``moebius`` are bases that evaluate: they come back as a sparse
+    :class:`Spectrum`. Every other index comes back as :class:`InteractionValues`, which does not.
     ``order`` caps the interaction order: all orders by default for ``fourier`` and
     ``moebius``, 2 for the interaction indices. ``shapley`` and ``banzhaf`` are order 1.
     The order-limited explanations (``k-sii``, ``fsii``, ``fbii``, ``stii``) include the
@@ -47,13 +52,19 @@ def interaction_values(fourier: Spectrum, index: str, order: int | None = None) 
     k = check_order(name, order)
     if name == "fourier":
         return fourier if k is None else fourier.truncate(k)
-    if name == "fbii":  # least-squares order-k fit under uniform masks = Fourier truncation
-        return fourier.truncate(k).to_moebius()
-    moebius = fourier.to_moebius()
     if name == "moebius":
+        moebius = fourier.to_moebius()
         return moebius if k is None else moebius.truncate(k)
-    weight, min_order, max_order = _WEIGHTS[name](k)
-    return superset_sum(moebius, weight, basis="moebius", min_order=min_order, max_order=max_order)
+    baseline = float(fourier.values.sum())  # f(empty set): every parity is +1 there
+    if name == "fbii":  # least-squares order-k fit under uniform masks = Fourier truncation
+        truncated = fourier.truncate(k)
+        values, baseline = truncated.to_moebius(), float(truncated.values.sum())  # the fit's intercept
+    else:
+        weight, min_order, max_order = _WEIGHTS[name](k)
+        values = superset_sum(fourier.to_moebius(), weight, basis="moebius", min_order=min_order,
+                              max_order=max_order)
+    return InteractionValues(fourier.n, values.support, values.values, index=name, max_order=k,
+                             baseline_value=baseline, feature_names=feature_names)
 
 
 def check_order(name: str, order: int | None) -> int | None:
