@@ -26,7 +26,7 @@ def test_demo_writes_a_report(tmp_path, capsys, embedded_model_dir):
     assert main(["demo", "--out", str(out), "--no-cache"]) == 0
     printed = capsys.readouterr().out
     assert "never × fails" in printed and "faithfulness" in printed
-    assert "model: n/a" not in printed and re.search(r"model: dir:\S*smollm2", printed, re.I)
+    assert "model: n/a" not in printed and re.search(r"model: SmolLM2-135M-Instruct\S* \(", printed)
     assert re.search(r"value, full input: positive, margin \+\d", printed)
     page = out.read_text()
     assert 'id="u2"' in page and "never" in page and "<script>" in page
@@ -203,6 +203,24 @@ def test_save_then_show_without_the_model(tmp_path, capsys):
 def test_show_needs_a_file(tmp_path, capsys):
     assert main(["show", str(tmp_path / "none.json")]) == 2
     assert "none.json" in capsys.readouterr().err
+
+
+def test_coarse_to_fine_over_a_server(tmp_path, capsys):
+    from openai_stub import ToyLM, serve
+
+    review = tmp_path / "review.txt"
+    review.write_text("The plot was thin. But the cast never fails to impress. I would watch it again.")
+    with serve(ToyLM()) as stub:
+        code = main(["explain", "--task", "sentiment", "--text-file", str(review), "--model", stub.url,
+                     "--coarse-to-fine", "--keep", "1", "--budget", "60", "--no-cache"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    line = next(line for line in printed.splitlines() if line.startswith("features at mixed levels"))
+    names = line.split(": ", 1)[1].split(", ")
+    assert "(sentence → word)" in line and sum(name.startswith("sentence ") for name in names) == 2
+    words = [name for name in names if not name.startswith("sentence ")]
+    assert len(words) in (5, 8, 6)  # the strongest sentence split into its words, "." one of them
+    assert words[-1].startswith(".")
 
 
 def test_coarse_to_fine_flags_are_checked(capsys):

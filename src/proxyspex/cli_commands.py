@@ -16,7 +16,7 @@ from .estimator import ProxySPEX, check_budget, resolve_game
 from .indices import normalize_index
 from .query import Queries
 from .report.describe import describe_game
-from .report.text import format_description, format_summary
+from .report.text import format_description, format_summary, unit_labels
 from .textfiles import check_size, check_unicode, read_documents, read_text_file
 
 DEFAULT_KEEP = 3
@@ -195,6 +195,9 @@ def explain_command(args: argparse.Namespace, inputs: dict) -> int:
     result.details["description"] = about
     print(f"value, full input: {about['value, full input']}; empty input: {about['value, empty input']}")
     print(f"explained {game!r} in {elapsed:.1f} s (model loading included)")
+    if result.details.get("levels"):
+        levels = " → ".join(result.details["levels"])
+        print(f"features at mixed levels ({levels}), {result.n}: {', '.join(unit_labels(result.feature_names, width=24))}")
     print(format_summary(result, args.top, index=args.index, order=args.order))
     if args.task == "data":
         from .games.data_attribution import format_pairs

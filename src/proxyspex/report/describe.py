@@ -18,7 +18,10 @@ def model_name(lm) -> str:
         return "n/a"
     source = getattr(lm, "source", None)
     if source is not None and getattr(source, "identity", None):
-        return str(source.identity).split("|")[0] + (f" ({lm.dtype})" if getattr(lm, "dtype", None) else "")
+        kind, _, rest = str(source.identity).split("|")[0].partition(":")
+        name, _, version = rest.partition(":")  # "gguf:NAME:digest", "dir:NAME:digest", "hf:NAME:snapshot"
+        extra = ", ".join(part for part in (f"{kind} {version[:8]}".strip(), getattr(lm, "dtype", None)) if part)
+        return f"{name or kind} ({extra})"
     base_url = getattr(lm, "base_url", None)
     if base_url:
         try:  # a server's model is known once asked (the game's fingerprint already asked)
