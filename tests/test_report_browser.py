@@ -33,7 +33,7 @@ document.body.insertAdjacentHTML('beforeend','<pre id="pro'+'be">'+JSON.stringif
 def chromium(*args, tmp_path):
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}"]
-    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture
@@ -61,7 +61,8 @@ def test_pinning_an_interaction_highlights_its_units(report, tmp_path):
 
 def long_explanation(n: int = 300) -> px.Explanation:
     """A 300-unit text explanation with planted pairs; unit 150 holds an unclosed U+202E."""
-    vocab = "the film was not bad at all and the cast never fails to impress while the plot drags".split()
+    vocab = ["the", "film", "was", "not", "bad", "at", "all", "and", "the", "cast", "never", "fails", "to", "impress",
+             "while", "the", "plot", "drags"]
     names = [vocab[i % len(vocab)] for i in range(n)]
     names[150] = "\u202eevil"
     moebius = {(3, 200): 3.0, (10,): -1.0, (50, 51): 2.0, (299,): 0.5, (120, 280): -1.0}

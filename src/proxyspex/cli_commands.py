@@ -11,7 +11,7 @@ import numpy as np
 
 from . import explanation as explanation_module
 from ._validation import check_int
-from .cli import LEVELS, TASKS, UNITS
+from .cli import LEVELS, UNITS
 from .estimator import ProxySPEX, check_budget, resolve_game
 from .indices import normalize_index
 from .query import Queries
@@ -20,6 +20,7 @@ from .report.text import format_description, format_summary, unit_labels
 from .textfiles import check_size, check_unicode, read_documents, read_text_file
 
 DEFAULT_KEEP = 3
+TASKS_TITLE = {"sentiment": "Sentiment", "rag": "Question answering", "double-negative": "Double negative"}
 SERVER = ("http://", "https://")
 
 
@@ -208,9 +209,6 @@ def explain_command(args: argparse.Namespace, inputs: dict) -> int:
     title = getattr(game, "title", None) or f"{TASKS_TITLE.get(args.task, args.task)} ({game.n} units)"
     write_outputs(result, args, title=title)
     return 0
-
-
-TASKS_TITLE = {"sentiment": "Sentiment", "rag": "Question answering", "double-negative": "Double negative"}
 
 
 def show_command(args: argparse.Namespace) -> int:

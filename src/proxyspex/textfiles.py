@@ -108,8 +108,9 @@ def _jsonl_text(line: str, where: str) -> str:
     except ValueError as err:
         raise ValueError(f"{where}: not valid JSON ({err.msg} at column {err.colno}); every line of a JSONL "
                          "file must be one object such as {\"text\": \"...\"}") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"{where}: expected a JSON object with a 'text' field, got {type(record).__name__}")
+    if not isinstance(record, dict):  # bad file content, not a bad argument: ValueError
+        raise ValueError(f"{where}: expected a JSON object with a 'text' field, got "  # noqa: TRY004
+                         f"{type(record).__name__}")
     if "text" not in record:
         keys = ", ".join(map(str, record)) or "none"
         raise ValueError(f"{where}: no 'text' field (keys: {keys}); each JSONL line needs {{\"text\": \"...\"}}")
