@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._report import ROOT, header, update_section
 from proxyspex import ProxySPEX
 from proxyspex.games import DataAttribution, SklearnTrainer, SoftmaxRegression, top_pairs
-from proxyspex.games.data_attribution import Pair
+from proxyspex.report.text import Pair
 from proxyspex.masks import all_masks, sample_masks
 from proxyspex.proxy import r2_score
 from proxyspex.spectrum import Spectrum

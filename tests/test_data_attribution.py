@@ -8,8 +8,9 @@ from sklearn.linear_model import LogisticRegression
 
 import proxyspex as px
 from proxyspex.cli import main
-from proxyspex.games import DataAttribution, SklearnTrainer, SoftmaxRegression, top_pairs
-from proxyspex.games.data_attribution import format_pairs, trainer_fingerprint
+from proxyspex.games import DataAttribution, SklearnTrainer, SoftmaxRegression
+from proxyspex.games.data_attribution import trainer_fingerprint
+from proxyspex.report.text import format_pairs, top_pairs
 from proxyspex.query import ValueFunctionError
 
 N_TINY = 8
@@ -201,3 +202,38 @@ def test_cli_prints_synergistic_and_redundant_pairs(tmp_path, capsys):
     assert "(3)" in out.read_text()  # names carry the digit label; test image 3 is a 3
     assert main(["explain", "--task", "data", "--test-index", "5000", "--no-cache"]) == 2
     assert "test_index" in capsys.readouterr().err
+
+
+def test_closure_trainers_with_different_captured_values_get_different_fingerprints():
+    X, y, x, t = tiny_pool()
+
+    def penalised(C):
+        return lambda X_, y_, k: SoftmaxRegression(C=C)(X_, y_, k)
+
+    first = DataAttribution(X, y, x, t, train=penalised(1.0)).fingerprint
+    assert DataAttribution(X, y, x, t, train=penalised(1.0)).fingerprint == first
+    assert DataAttribution(X, y, x, t, train=penalised(2.0)).fingerprint != first
+
+    def with_default(X_, y_, k, C=1.0):
+        return SoftmaxRegression(C=C)(X_, y_, k)
+
+    def with_other_default(X_, y_, k, C=3.0):
+        return SoftmaxRegression(C=C)(X_, y_, k)
+    with_other_default.__code__ = with_default.__code__  # same code, other default
+    assert trainer_fingerprint(with_default) != trainer_fingerprint(with_other_default)
+
+
+def test_a_trainer_capturing_an_unnamed_object_is_refused_when_the_game_is_built():
+    X, y, x, t = tiny_pool()
+    state = object()
+    trainer = lambda X_, y_, k: (state, SoftmaxRegression()(X_, y_, k))[1]  # noqa: E731
+    with pytest.raises(TypeError, match="train cannot be fingerprinted.*closure variable 'state'.*fingerprint_data"):
+        DataAttribution(X, y, x, t, train=trainer)
+
+
+def test_digits_sets_everything_at_construction():
+    game = DataAttribution.digits(16, near_duplicates=1, random_state=5)
+    assert game.sample.images.shape == (16, 8, 8) and game.images is game.sample.images
+    assert game.test_image.shape == (8, 8) and game.test_index == 0 and len(game.pool) == 16
+    assert len(game.planted) == 1
+    assert DataAttribution(game.X_train, game.y_train, game.x_test, game.y_test).images is None

@@ -205,3 +205,28 @@ def test_unknown_model_is_never_downloaded(tmp_path):
         LocalLM("no-such-org/no-such-model-for-proxyspex")
     with pytest.raises(ValueError, match="config.json"):
         LocalLM(tmp_path)
+
+
+def test_prompts_longer_than_the_context_fail_before_paying(lm, monkeypatch):
+    monkeypatch.setattr(lm.model.config, "max_position_embeddings", 64)
+    review = "The film was long but the acting was wonderful and moving. " * 4
+    with pytest.raises(ValueError, match="max_position_embeddings"):
+        Sentiment(review, lm)
+    calls = []
+    for module in (lm.model, lm.model.base_model):
+        monkeypatch.setattr(module, "forward", lambda *a, **k: calls.append(1))
+    with pytest.raises(ValueError, match="positions"):
+        lm.score([review * 2], " positive")
+    with pytest.raises(ValueError, match="positions"):
+        lm.generate(review * 2)
+    assert calls == []
+    Sentiment("Great.", lm, prompt="Review: {context}\nSentiment:")  # short prompts still fit
+
+
+def test_head_masking_uses_the_public_pass_methods(lm32):
+    ids = lm32.encode("Question: What is the capital of France?\nAnswer:")
+    target = lm32.encode(" Paris")
+    past = lm32.prefix_cache(ids[:5], rows=2)
+    with_prefix = lm32.forward_scores([ids[5:] + target] * 2, len(target), past)
+    alone = lm32.score([ids], target)
+    np.testing.assert_allclose(with_prefix, [alone[0]] * 2, atol=1e-4)

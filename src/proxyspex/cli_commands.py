@@ -201,10 +201,10 @@ def explain_command(args: argparse.Namespace, inputs: dict) -> int:
         print(f"features at mixed levels ({levels}), {result.n}: {', '.join(unit_labels(result.feature_names, width=24))}")
     print(format_summary(result, args.top, index=args.index, order=args.order))
     if args.task == "data":
-        from .games.data_attribution import format_pairs
+        from .report.text import format_pairs
         print(format_pairs(result, k=args.top))
     if args.task == "heads":
-        from .games.attention_heads import pruning_summary
+        from .report.text import pruning_summary
         print(pruning_summary(result, game, k=args.prune))
     title = getattr(game, "title", None) or f"{TASKS_TITLE.get(args.task, args.task)} ({game.n} units)"
     write_outputs(result, args, title=title)

@@ -15,116 +15,28 @@ The proxy estimates the latter more closely (BENCHMARKS.md, "Data attribution").
 from __future__ import annotations
 
 import hashlib
-import inspect
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
 
-from .base import Game, check_feature_names
-
-Scores = Callable[[np.ndarray], np.ndarray]
-"""A fitted model: ``(m, d)`` inputs -> ``(m, n_classes)`` finite class scores."""
-Trainer = Callable[[np.ndarray, np.ndarray, int], Scores]
-"""``train(X, y, n_classes) -> scores``; ``y`` holds class codes 0..n_classes-1 and may miss some."""
+from proxyspex.games.base import Game, check_feature_names
+from proxyspex.games.fingerprints import plain
+from proxyspex.games.trainers import Scores, SklearnTrainer, SoftmaxRegression, Trainer  # noqa: F401 (re-exported)
 
 EMPTY_VALUE = 0.0
 
 
 @dataclass(frozen=True)
-class SoftmaxRegression:
-    """The default trainer: L2-penalised multinomial logistic regression over *all* classes.
+class DigitsSample:
+    """Where a :meth:`DataAttribution.digits` game came from, for reports."""
 
-    Minimises ``C * sum_i cross_entropy(x_i, y_i) + ||W||^2 / 2 + ||b||^2 / 2`` with L-BFGS from
-    zero. The penalty covers the intercepts too, so the optimum is unique and finite for every
-    subset: a class absent from the kept data is pulled down by the data but held finite by the
-    penalty, and no data gives all-zero scores (margin 0). Scores are logits, so the margin is a
-    log-odds.
-
-    Why this and not scikit-learn's ``LogisticRegression`` or a small MLP (measured exactly on an
-    8-image digits pool, all 2^8 subsets; BENCHMARKS.md, "Choice of the default trainer"): those
-    know only the classes present in the kept data, so any rule for the missing ones (here a
-    probability floor, :class:`SklearnTrainer`) puts cliffs of +-14 log-odds into the game, and
-    the cliffs dominate the interactions (sklearn LR: values spanning 27.6, 69% of the variance
-    above order 1; the MLP alike and about 30x slower). This model is smooth and convex in the
-    data, a few ms a fit, and still far from additive (values spanning 5.7, 37% of the variance
-    above order 1); a planted near-duplicate is its most redundant pair.
-    """
-
-    C: float = 1.0
-    max_iter: int = 500
-    tol: float = 1e-8
-
-    def __post_init__(self):
-        if not self.C > 0:
-            raise ValueError(f"C must be > 0, got {self.C!r}")
-        if int(self.max_iter) < 1:
-            raise ValueError(f"max_iter must be >= 1, got {self.max_iter!r}")
-
-    def __call__(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> Scores:
-        Xb = _with_intercept(np.asarray(X, dtype=float))
-        Y = np.eye(n_classes)[np.asarray(y, dtype=int)]
-        shape = (Xb.shape[1], n_classes)
-
-        def loss_and_grad(w: np.ndarray) -> tuple[float, np.ndarray]:
-            W = w.reshape(shape)
-            Z = Xb @ W
-            lse = logsumexp(Z, axis=1)
-            loss = self.C * float(lse.sum() - (Z * Y).sum()) + 0.5 * float(w @ w)
-            grad = self.C * Xb.T @ (np.exp(Z - lse[:, None]) - Y) + W
-            return loss, grad.ravel()
-
-        result = minimize(loss_and_grad, np.zeros(shape[0] * shape[1]), jac=True, method="L-BFGS-B",
-                          options={"maxiter": int(self.max_iter), "gtol": self.tol})
-        W = result.x.reshape(shape)
-        return lambda X_eval: _with_intercept(np.atleast_2d(np.asarray(X_eval, dtype=float))) @ W
-
-    def fingerprint_data(self) -> dict[str, Any]:
-        return {"trainer": "SoftmaxRegression/1", **asdict(self)}
-
-
-class SklearnTrainer:
-    """Adapt a scikit-learn classifier: clone, fit on the kept data, score by log-probability.
-
-    Such a model knows only the classes it saw. A class missing from the kept data gets
-    probability 0, floored at ``floor`` (so its log score is ``log(floor)``); a subset with one
-    class gives that class probability 1. Both keep the value finite, but they are cliffs: prefer
-    :class:`SoftmaxRegression` unless the model class itself is the question.
-    """
-
-    def __init__(self, estimator, floor: float = 1e-6):
-        if not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
-            raise TypeError(f"estimator must have fit and predict_proba, got {type(estimator).__name__}")
-        if not 0 < floor < 1:
-            raise ValueError(f"floor must be in (0, 1), got {floor!r}")
-        self.estimator = estimator
-        self.floor = float(floor)
-
-    def __call__(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> Scores:
-        from sklearn.base import clone
-        present = np.unique(y)
-        model = clone(self.estimator).fit(X, y) if len(present) > 1 else None
-
-        def scores(X_eval: np.ndarray) -> np.ndarray:
-            X_eval = np.atleast_2d(X_eval)
-            proba = np.zeros((len(X_eval), n_classes))
-            if model is None:
-                proba[:, present[0]] = 1.0
-            else:
-                proba[:, model.classes_] = model.predict_proba(X_eval)
-            return np.log(np.maximum(proba, self.floor))
-        return scores
-
-    def fingerprint_data(self) -> dict[str, Any]:
-        return {"trainer": "SklearnTrainer/1", "estimator": type(self.estimator).__qualname__,
-                "params": self.estimator.get_params(deep=True), "floor": self.floor}
-
-    def __repr__(self) -> str:
-        return f"SklearnTrainer({self.estimator!r}, floor={self.floor})"
+    pool: np.ndarray  # indices into ``load_digits`` of the training pool
+    test_index: int
+    images: np.ndarray  # the pool as 8x8 arrays (near-duplicates included)
+    test_image: np.ndarray  # 8x8
 
 
 class DataAttribution(Game):
@@ -138,7 +50,12 @@ class DataAttribution(Game):
         distinct group (in sorted order) is a feature, kept or removed as a whole.
     train : ``train(X, y, n_classes) -> scores`` (see :data:`Trainer`); default
         :class:`SoftmaxRegression`. Labels are passed as codes 0..K-1 of the sorted labels.
+        It is part of the cache key: an object by its ``fingerprint_data()``, a function or
+        lambda by its code, defaults, closure values and the plain-data globals it reads. A
+        captured value with no stable description (its repr holds a memory address) raises
+        TypeError here; give it a ``fingerprint_data()`` method.
     feature_names : one name per feature; default ``"#i (y=label)"`` or ``"group g"``.
+    planted, sample : set by :meth:`digits` (planted near-duplicate pairs, the digits source).
 
     Nothing here is random (the default trainer is deterministic), so there is no
     ``random_state``; :meth:`digits` takes one to draw its pool.
@@ -153,7 +70,8 @@ class DataAttribution(Game):
     batch_size = 64  # retrainings between cache writes
 
     def __init__(self, X_train, y_train, x_test, y_test, *, groups: Sequence | None = None,
-                 train: Trainer | None = None, feature_names: Sequence[str] | None = None):
+                 train: Trainer | None = None, feature_names: Sequence[str] | None = None,
+                 planted: Sequence[tuple[int, int]] = (), sample: DigitsSample | None = None):
         X_train = np.asarray(X_train, dtype=float)
         y_train = np.asarray(y_train)
         x_test = np.asarray(x_test, dtype=float)
@@ -182,7 +100,30 @@ class DataAttribution(Game):
         n = len(X_train) if self.groups is None else len(self.group_labels)
         names = self._default_names() if feature_names is None else feature_names
         self.feature_names = check_feature_names(names, n)
-        self.planted: list[tuple[int, int]] = []  # feature pairs planted as near-duplicates (digits)
+        self.train_identity = trainer_fingerprint(self.train)  # fails now, not after paying
+        #: Feature pairs planted as near-duplicates (by :meth:`digits`), for checks and reports.
+        self.planted: list[tuple[int, int]] = [(int(i), int(j)) for i, j in planted]
+        self.sample = sample
+
+    @property
+    def pool(self) -> np.ndarray | None:
+        """Indices into ``load_digits`` of the pool (:meth:`digits` games; else None)."""
+        return None if self.sample is None else self.sample.pool
+
+    @property
+    def test_index(self) -> int | None:
+        """The test image's index in ``load_digits`` (:meth:`digits` games; else None)."""
+        return None if self.sample is None else self.sample.test_index
+
+    @property
+    def images(self) -> np.ndarray | None:
+        """The pool as 8x8 arrays (:meth:`digits` games; else None)."""
+        return None if self.sample is None else self.sample.images
+
+    @property
+    def test_image(self) -> np.ndarray | None:
+        """The test image as an 8x8 array (:meth:`digits` games; else None)."""
+        return None if self.sample is None else self.sample.test_image
 
     @classmethod
     def digits(cls, n_train: int = 32, *, test_index: int = 0, near_duplicates: int = 0, noise: float = 0.02,
@@ -193,8 +134,8 @@ class DataAttribution(Game):
         ``random_state``, pixels scaled to [0, 1]. ``near_duplicates`` of the pool's images of the
         test point's class are replaced by a copy of another such image plus Gaussian pixel
         noise of std ``noise`` (clipped to [0, 1]): planted redundancy, named ``"copy of #k"``.
-        The game also carries ``planted`` (feature pairs), ``pool`` (indices into ``load_digits``),
-        ``test_index``, ``images`` (the pool as 8x8 arrays) and ``test_image``, for reports.
+        The game also carries ``planted`` (feature pairs) and a :class:`DigitsSample` (``pool``,
+        ``test_index``, ``images``, ``test_image``, also readable as properties), for reports.
         """
         from sklearn.datasets import load_digits
         data = load_digits()
@@ -218,12 +159,9 @@ class DataAttribution(Game):
             y[copy] = y[original]
             names[copy] = f"copy of #{pool[original]} ({y[original]})"
             planted.append((int(min(original, copy)), int(max(original, copy))))
-        game = cls(X, y, images[test_index], labels[test_index], train=train, feature_names=names)
-        game.planted = planted
-        game.pool, game.test_index = pool, test_index
-        game.images = X.reshape(-1, 8, 8)
-        game.test_image = images[test_index].reshape(8, 8)
-        return game
+        sample = DigitsSample(pool, test_index, X.reshape(-1, 8, 8), images[test_index].reshape(8, 8))
+        return cls(X, y, images[test_index], labels[test_index], train=train, feature_names=names,
+                   planted=planted, sample=sample)
 
     def value(self, masks: np.ndarray) -> np.ndarray:
         masks = np.atleast_2d(np.asarray(masks, dtype=bool))
@@ -264,17 +202,14 @@ class DataAttribution(Game):
         return [f"group {g}" for g in self.group_labels]
 
     def fingerprint_data(self) -> dict[str, Any]:
+        """A hash of the data and groups, the trainer's identity and the empty-subset value."""
         digest = hashlib.sha256()
         for array in (self.X_train, self.y_train.astype(str), self.x_test, np.asarray([str(self.y_test)])):
             digest.update(np.ascontiguousarray(array).tobytes())
             digest.update(str(array.shape).encode())
         if self.groups is not None:
             digest.update(self.groups.tobytes())
-        return {"data": digest.hexdigest(), "train": trainer_fingerprint(self.train), "empty_value": EMPTY_VALUE}
-
-    def pairs(self, explanation, k: int = 5, index: str = "moebius") -> tuple[list[Pair], list[Pair]]:
-        """``(synergistic, redundant)``: see :func:`top_pairs`."""
-        return top_pairs(explanation, k, index=index)
+        return {"data": digest.hexdigest(), "train": self.train_identity, "empty_value": EMPTY_VALUE}
 
     def __repr__(self) -> str:
         return f"DataAttribution(n={self.n}, n_train={len(self.X_train)}, y_test={self.y_test!r})"
@@ -284,58 +219,15 @@ class DataAttribution(Game):
         return f"Data attribution: {self.n} training features, test label {self.y_test!r}"
 
 
-class Pair(NamedTuple):
-    """One second-order interaction between features ``i`` and ``j``."""
-    i: int
-    j: int
-    names: tuple[str, str]
-    value: float
-
-
-def top_pairs(explanation, k: int = 5, index: str = "moebius") -> tuple[list[Pair], list[Pair]]:
-    """The ``k`` most synergistic (largest positive) and ``k`` most redundant (most negative) pairs.
-
-    Values are the order-2 values of ``index`` in ``explanation``: by default Moebius
-    coefficients, the pair's interaction on top of nothing else; ``"bii"`` averages it over all
-    subsets of the others, which is where the proxy's random masks were drawn (BENCHMARKS.md shows
-    the difference on digits). Pairs of the wrong sign, or zero up to round-off (1e-9 of the largest
-    pair), are left out, so a list can be shorter than ``k``.
-    """
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    pairs = [Pair(t[0], t[1], explanation.names(t), v)
-             for t, v in explanation.values(index, order=2).to_dict().items() if len(t) == 2]
-    tol = 1e-9 * max((abs(p.value) for p in pairs), default=0.0)
-    synergistic = sorted((p for p in pairs if p.value > tol), key=lambda p: -p.value)[:k]
-    redundant = sorted((p for p in pairs if p.value < -tol), key=lambda p: p.value)[:k]
-    return synergistic, redundant
-
-
-def format_pairs(explanation, k: int = 5, index: str = "moebius") -> str:
-    """The top synergistic and redundant pairs as plain text."""
-    synergistic, redundant = top_pairs(explanation, k, index=index)
-    lines = []
-    for title, pairs in (("synergistic pairs (help together):", synergistic),
-                         ("redundant pairs (get in each other's way):", redundant)):
-        lines.append(title)
-        lines += [f"  {p.value:+.4f}  {p.names[0]} × {p.names[1]}" for p in pairs] or ["  (none)"]
-    return "\n".join(lines)
-
-
-def trainer_fingerprint(train) -> Any:
-    """What identifies a trainer: its ``fingerprint_data()``, else its name and code."""
-    if hasattr(train, "fingerprint_data"):
-        return train.fingerprint_data()
-    name = f"{getattr(train, '__module__', '?')}.{getattr(train, '__qualname__', type(train).__qualname__)}"
-    code = getattr(train, "__code__", None)
-    if code is None:
-        return {"name": name, "repr": repr(train)}
+def trainer_fingerprint(train: Trainer) -> Any:
+    """What identifies a trainer: its ``fingerprint_data()``, else (a function or lambda) its code,
+    defaults, closure values and the plain-data globals it reads. TypeError, naming the fix, for a
+    trainer with no stable description (see :func:`proxyspex.games.fingerprints.plain`)."""
     try:
-        source = inspect.getsource(train)
-    except (OSError, TypeError):
-        source = repr(code.co_code) + repr(code.co_consts)
-    defaults = repr(getattr(train, "__defaults__", None))
-    return {"name": name, "code": hashlib.sha256((source + defaults).encode()).hexdigest()}
+        return plain(train)
+    except TypeError as err:
+        raise TypeError(f"train cannot be fingerprinted for the cache: {err}. Give the trainer a "
+                        "fingerprint_data() method, or pass cache=False") from None
 
 
 def _group_index(groups, n_train: int) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -348,6 +240,3 @@ def _group_index(groups, n_train: int) -> tuple[np.ndarray | None, np.ndarray | 
     unique, index = np.unique(labels, return_inverse=True)
     return index.astype(np.int64), unique
 
-
-def _with_intercept(X: np.ndarray) -> np.ndarray:
-    return np.hstack([X, np.ones((len(X), 1))])

