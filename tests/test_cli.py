@@ -158,7 +158,7 @@ def test_rag_task_from_a_documents_file(tmp_path, capsys, embedded_model_dir):
     assert code == 0
     printed = capsys.readouterr().out
     assert "8 queries" in printed and "faithfulness R^2 = 1.000" in printed  # 2^3 masks: exact
-    assert "target: Maria Okafor" in printed and "log p(target)" in printed
+    assert "answer: Maria Okafor" in printed and "log p(target)" in printed
     page = plain(out.read_text())
     assert "Okafor" in page and "What is the full name of the author?" in page
 
@@ -183,7 +183,7 @@ def test_rag_over_a_server_uses_the_chat_template_and_the_answer(tmp_path, capsy
         prompts = [r["payload"]["prompt"] for r in stub.requests if r["path"].endswith("/completions")]
     printed = capsys.readouterr().out
     assert code == 0, printed
-    assert "target: Lisbon" in printed and "model: toy-lm at http://127.0.0.1" in printed
+    assert "answer: Lisbon" in printed and "model: toy-lm at http://127.0.0.1" in printed
     assert prompts and all(p.startswith("<user>Answer the question") and "<assistant>" in p for p in prompts)
 
 
@@ -196,8 +196,19 @@ def test_save_then_show_without_the_model(tmp_path, capsys):
     shown = capsys.readouterr().out
     assert "top 3 by shapley" in shown and "task: double-negative" in shown
     assert "value, full input+2.8" in plain(out.read_text())
+    plot = tmp_path / "bar.png"
+    assert main(["show", str(saved), "--plot", str(plot)]) == 0 and plot.read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
     assert main(["show", str(saved)]) == 0  # the same list as when it was explained
     assert capsys.readouterr().out.split("top 10 by")[1] == explained.split("top 10 by")[1].split("saved:")[0]
+
+
+@NEEDS_SAVE
+def test_show_reads_a_file_saved_from_python(tmp_path, capsys):
+    saved = px.explain(px.games.SyntheticGame(12, random_state=0), budget=64, cache=False).save(tmp_path / "s.json")
+    assert main(["show", str(saved), "--top", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "task: SyntheticGame" in printed and "top 2 by moebius" in printed
 
 
 def test_show_needs_a_file(tmp_path, capsys):

@@ -215,6 +215,11 @@ def show_command(args: argparse.Namespace) -> int:
     """``proxyspex show x.json``: print and render a saved explanation, without the model."""
     result = _load_function()(args.path)
     about = (result.details or {}).get("description") or {}
+    if not about:  # saved by the Python API: the game's own description, its plain fields only
+        game_info = getattr(result, "game_info", None) or {}
+        about = {"task": str(game_info.get("class", "explanation"))}
+        about.update({k: str(v) for k, v in (game_info.get("description") or {}).items()
+                      if isinstance(v, (str, int, float))})
     if about:
         print(format_description(about))
     print(format_summary(result, args.top, index=args.index, order=args.order))

@@ -56,8 +56,8 @@ def describe_game(game, *, task: str | None = None, values: tuple[float, float] 
     labels = getattr(game, "labels", None)
     if isinstance(labels, (tuple, list)) and len(labels) == 2:
         fallback["target"] = f"{str(labels[0]).strip()} vs {str(labels[1]).strip()} (log-odds margin)"
-    elif isinstance(getattr(game, "target", None), str):
-        fallback["target"] = game.target
+    elif isinstance(getattr(game, "target", None), str):  # a generated answer is generated here, once
+        fallback["answer" if hasattr(type(game), "answer") else "target"] = game.target
     if hasattr(game, "lm"):
         fallback["model"] = model_name(game.lm)
     for key, text in fallback.items():
