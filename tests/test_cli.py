@@ -67,7 +67,7 @@ def test_order_is_honoured_in_text_and_report(tmp_path, capsys):
     assert main([*argv, "--order", "1", "--out", str(out)]) == 0
     first = capsys.readouterr().out
     assert "top 10 by fsii at order 1:" in first and "never × fails" not in first
-    rows = re.findall(r'<tr class="inter[^"]*" data-units="\[([^\]]*)\]"', out.read_text())
+    rows = re.findall(r'<tr class="inter"[^>]* data-units="\[([^\]]*)\]"', out.read_text())
     assert rows and all("," not in row for row in rows)  # first order only
     assert main([*argv, "--order", "2"]) == 0
     assert "never × fails" in capsys.readouterr().out
@@ -143,7 +143,7 @@ def test_the_report_lists_few_rows_and_hides_the_rest():
     spectrum = px.Spectrum.from_dict(30, {(i,): float(i + 1) for i in range(30)}, basis="moebius").to_fourier()
     result = px.Explanation(spectrum, [f"w{i}" for i in range(30)], 1.0, 0, 0)
     page = render_html(result, top=25, shown=10)
-    assert page.count('<tr class="inter"') == 10 and page.count('<tr class="inter more"') == 15
+    assert page.count('<tr class="inter"') == 25 and page.count('<tr class="inter" data-more="1"') == 15
     assert "show 15 more" in page
 
 
@@ -223,12 +223,16 @@ def test_coarse_to_fine_over_a_server(tmp_path, capsys):
     review.write_text("The plot was thin. But the cast never fails to impress. I would watch it again.")
     with serve(ToyLM()) as stub:
         code = main(["explain", "--task", "sentiment", "--text-file", str(review), "--model", stub.url,
-                     "--coarse-to-fine", "--keep", "1", "--budget", "60", "--no-cache"])
+                     "--coarse-to-fine", "--keep", "1", "--budget", "60", "--no-cache",
+                     "--out", str(tmp_path / "c2f.html")])
     printed = capsys.readouterr().out
     assert code == 0, printed
     line = next(line for line in printed.splitlines() if line.startswith("features at mixed levels"))
     names = line.split(": ", 1)[1].split(", ")
     assert "(sentence → word)" in line and sum(name.startswith("sentence ") for name in names) == 2
+    units = plain((tmp_path / "c2f.html").read_text().split('id="units">')[1].split("</div>")[0])
+    assert "sentence " not in units  # a sentence left whole shows its text in the report, not its name
+    assert "never" in units and ("The plot was thin ." in units or "I would watch it again ." in units)
     words = [name for name in names if not name.startswith("sentence ")]
     assert len(words) in (5, 8, 6)  # the strongest sentence split into its words, "." one of them
     assert words[-1].startswith(".")

@@ -198,6 +198,9 @@ def explain_command(args: argparse.Namespace, inputs: dict) -> int:
     print(f"explained {game!r} in {elapsed:.1f} s (model loading included)")
     if result.details.get("levels"):
         levels = " → ".join(result.details["levels"])
+        fine = list(game.feature_names)
+        result.details["unit_text"] = [name if len(group) == 1 else " ".join(fine[i] for i in group)
+                                       for name, group in zip(result.feature_names, result.details["groups"])]
         print(f"features at mixed levels ({levels}), {result.n}: {', '.join(unit_labels(result.feature_names, width=24))}")
     print(format_summary(result, args.top, index=args.index, order=args.order))
     if args.task == "data":
@@ -206,7 +209,7 @@ def explain_command(args: argparse.Namespace, inputs: dict) -> int:
     if args.task == "heads":
         from .report.text import pruning_summary
         print(pruning_summary(result, game, k=args.prune))
-    title = getattr(game, "title", None) or f"{TASKS_TITLE.get(args.task, args.task)} ({game.n} units)"
+    title = getattr(game, "title", None) or f"{TASKS_TITLE.get(args.task, args.task)} ({result.n} units)"
     write_outputs(result, args, title=title)
     return 0
 

@@ -11,6 +11,7 @@ table.about td{padding:.15rem 0;overflow-wrap:anywhere}
 .units{line-height:2.6;font-size:1.1rem;overflow-wrap:anywhere}
 .unit{unicode-bidi:isolate;padding:.15rem .2rem;border-radius:4px;border:2px solid transparent;cursor:default}
 .unit.on{border-color:#111;outline:2px solid #fc0}
+.unit.coarse{border:1px dashed #999}
 bdi{unicode-bidi:isolate}
 svg.arcs{position:absolute;left:0;top:0;pointer-events:none;overflow:visible}
 svg.arcs path{fill:none;opacity:.75;pointer-events:visibleStroke;cursor:pointer}
@@ -20,7 +21,7 @@ svg.arcs path.on{opacity:1}
 table.inter-table{border-collapse:collapse;margin-top:1rem;width:100%}
 .inter-table td,.inter-table th{padding:.3rem .6rem;border-bottom:1px solid #eee;text-align:left}
 tr.inter{cursor:pointer} tr.inter:hover,tr.inter.on{background:#fff6cc}
-table.collapsed tr.more{display:none}
+table.collapsed tr[data-more]{display:none}
 button#more{margin-top:.5rem}
 .pos{color:#1a6b1a}.neg{color:#a11}.meta{color:#555;font-size:.9rem}
 """
@@ -56,6 +57,6 @@ function expand(open){table.classList.toggle('collapsed',!open);
   if(more)more.textContent=open?'show fewer':more.dataset.label;}
 if(more)more.addEventListener('click',()=>expand(table.classList.contains('collapsed')));
 const pin=location.hash.match(/pin=(\d+)/);  // report.html#pin=0 opens with row 0 pinned
-if(pin&&rows[+pin[1]]){if(rows[+pin[1]].classList.contains('more'))expand(true);rows[+pin[1]].click();}
+if(pin&&rows[+pin[1]]){if(rows[+pin[1]].dataset.more)expand(true);rows[+pin[1]].click();}
 if(/more/.test(location.hash))expand(true);  // report.html#more opens with every row shown
 """

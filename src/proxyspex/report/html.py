@@ -36,18 +36,23 @@ def _names(labels: list[str], term) -> str:
 def _units_html(result, unit_index: str) -> str:
     attribution = result.index(unit_index)
     scale = max((abs(v) for v in attribution.values()), default=0.0)
+    # Coarse-to-fine: a unit left whole ("sentence 3") shows its text, from details["unit_text"].
+    shown = (getattr(result, "details", None) or {}).get("unit_text") or result.feature_names
+    if len(shown) != result.n:
+        shown = result.feature_names
     return " ".join(  # the spaces let a long text wrap
-        f'<span class="unit" id="u{i}" style="{_shade(attribution[(i,)], scale)}" '
-        f'title="feature {i} · {unit_index} {attribution[(i,)]:+.3f}">{_text(name)}</span>'
-        for i, name in enumerate(result.feature_names))
+        f'<span class="unit{" coarse" if text != name else ""}" id="u{i}" '
+        f'style="{_shade(attribution[(i,)], scale)}" title="{_text(name)} · feature {i} · {unit_index} '
+        f'{attribution[(i,)]:+.3f}">{_text(text)}</span>'
+        for i, (name, text) in enumerate(zip(result.feature_names, shown)))
 
 
 def _rows_html(result, labels: list[str], *, top: int, shown: int, index: str, order: int | None) -> list[str]:
     rows = []
     for rank, (term, value) in enumerate(top_terms(result, top, index=index, order=order)):
-        cls = "inter" if rank < shown else "inter more"
+        more = "" if rank < shown else ' data-more="1"'  # behind "show more"
         sign = "pos" if value >= 0 else "neg"
-        rows.append(f'<tr class="{cls}" data-units="{json.dumps(list(term))}"><td>{len(term)}</td>'
+        rows.append(f'<tr class="inter"{more} data-units="{json.dumps(list(term))}"><td>{len(term)}</td>'
                     f'<td>{_names(labels, term)}</td><td class="{sign}">{value:+.4f}</td></tr>')
     return rows
 
