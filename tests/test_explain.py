@@ -47,14 +47,14 @@ def test_adaptive_budget_stops_when_faithful():
     game = px.games.SyntheticGame(64, n_interactions=10, random_state=3)
     result = px.explain(game, random_state=0, cache=False)  # budget=None: adaptive
     rounds = result.details["rounds"]
-    assert rounds[0][0] == 384 and result.faithfulness >= 0.95
-    assert result.n_queries == rounds[-1][0] <= 10 * 384
+    assert rounds[0]["n_masks"] == 384 and result.faithfulness >= 0.95
+    assert result.n_queries == rounds[-1]["n_masks"] <= 10 * 384
 
 
 def test_adaptive_budget_grows_on_harder_functions():
     game = px.games.SyntheticGame(64, n_interactions=80, max_order=4, random_state=4)
     result = px.explain(game, random_state=0, max_budget=3000, cache=False)
-    sizes = [size for size, _ in result.details["rounds"]]
+    sizes = [r["n_masks"] for r in result.details["rounds"]]
     assert len(sizes) >= 2 and sizes == sorted(sizes) and sizes[-1] <= 3000
 
 
@@ -89,7 +89,7 @@ def test_reproducible_with_random_state():
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(n=0), ValueError, "n must be a positive integer"),
     (dict(n=-3), ValueError, "n must be a positive integer"),
-    (dict(n=2.5), ValueError, "n must be a positive integer"),
+    (dict(n=2.5), TypeError, "n must be a positive integer"),
     (dict(), TypeError, "n is required"),
     (dict(n=30, budget=5), ValueError, "budget=5 is below"),
     (dict(n=30, budget=100.5), TypeError, "budget must be an integer"),

@@ -211,3 +211,107 @@ def test_rag_and_generation_validate_inputs():
 def test_labelled_reviews_are_balanced():
     labels = [label for _, label in LABELLED_REVIEWS]
     assert len(labels) == 20 and sum(labels) == 10
+
+
+def test_spans_locate_each_unit_in_the_text():
+    seg = segment("  Hi there.\n\nYes!  ")
+    assert seg.text == "Hi there.\n\nYes!"
+    assert [seg.text[a:b] for a, b in seg.spans()] == list(seg.units)
+
+
+def test_words_group_by_sentence():
+    fake = FakeLM()
+    game = Sentiment("Great cast. But the plot? Dull!", fake)
+    assert game.feature_names == ["Great", "cast", ".", "But", "the", "plot", "?", "Dull", "!"]
+    assert game.feature_groups("sentence") == [[0, 1, 2], [3, 4, 5, 6], [7, 8]]
+    generation = Generation("{context}", "A b. C 3.5 d.\n\nE", target="x", model=fake)
+    assert generation.feature_groups("sentence") == [[0, 1, 2], [3, 4, 5, 6], [7]]
+    users = Generation("{context}", ["A.", "B", "C."], target="x", model=fake)
+    assert users.feature_groups("sentence") == [[0], [1, 2]]
+
+
+def test_rag_sentences_group_by_document():
+    game = RAG("q?", ["Tom has 3. He is tall.", "Sara has 4."], FakeLM(), answer="7", unit="sentence")
+    assert game.feature_groups("document") == [[0, 1], [2]]
+
+
+@pytest.mark.parametrize("make, level", [
+    (lambda fake: Sentiment("A b. C d.", fake), "word"),
+    (lambda fake: Sentiment("A b. C d.", fake, unit="sentence"), "sentence"),
+    (lambda fake: Sentiment("A b. C d.", fake, unit="sentence"), "word"),
+    (lambda fake: Sentiment("A b. C d.", fake), "document"),
+    (lambda fake: RAG("q?", ["A. B.", "C."], fake, answer="x", unit="sentence"), "sentence"),
+    (lambda fake: RAG("q?", ["A. B.", "C."], fake, answer="x"), "document"),
+    (lambda fake: Sentiment("A b. C d.", fake), "paragraph"),
+])
+def test_feature_groups_reject_a_level_that_is_not_coarser(make, level):
+    with pytest.raises(ValueError, match="level must be"):
+        make(FakeLM()).feature_groups(level)
+
+
+def test_feature_groups_reject_user_units_that_span_sentences():
+    game = Generation("{context}", ["A. B", "C."], target="x", model=FakeLM())
+    with pytest.raises(ValueError, match="spans more than one sentence"):
+        game.feature_groups("sentence")
+
+
+def test_rag_fingerprint_sees_document_boundaries_and_the_text_between_units():
+    fake = FakeLM()
+
+    def rag(docs, unit="sentence"):
+        return RAG("q?", docs, fake, answer="x", unit=unit).fingerprint
+
+    assert rag(["A. B.", "C."]) != rag(["A.", "B. C."])
+    assert rag(["A. B."]) != rag(["A.\n\n\nB."])
+    assert rag(["A. B."], "document") != rag(["A.\n\n\nB."], "document")
+    assert rag(["A. B.", "C."]) == rag(["A. B.", "C."])
+
+
+def test_fingerprint_covers_the_chat_template():
+    class OtherTemplate(FakeLM):
+        def chat(self, user, system=None):
+            return f"<|user|>{user}<|assistant|>"
+
+    make = lambda lm: Generation("Q: {context}", "a b", target="x", model=lm).fingerprint  # noqa: E731
+    assert make(FakeLM()) != make(OtherTemplate())
+
+
+def test_fingerprint_is_the_same_in_another_process():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.path.insert(0, 'tests'); from test_text import FakeLM; "
+            "from proxyspex.games.rag import RAG; "
+            "print(RAG('q?', ['A. B.', 'C.'], FakeLM(), answer='x', unit='sentence').fingerprint)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == RAG("q?", ["A. B.", "C."], FakeLM(), answer="x", unit="sentence").fingerprint
+
+
+def test_greedy_target_is_generated_on_first_use_only():
+    class Counting(FakeLM):
+        calls = 0
+
+        def generate(self, prompt, max_new_tokens=32):
+            Counting.calls += 1
+            return " yes"
+
+    game = Generation("Q: {context}", "a b", model=Counting())
+    assert Counting.calls == 0
+    assert game.target == " yes" and game.target == " yes"
+    assert Counting.calls == 1
+
+
+def test_a_prompt_longer_than_the_context_fails_when_the_game_is_built():
+    class Short(FakeLM):
+        def check_context(self, prompts, target):
+            if max(len(p) for p in prompts) + len(target) > 60:
+                raise ValueError("too long for the context")
+
+    Sentiment("fine", Short(), prompt="{context}")
+    with pytest.raises(ValueError, match="context"):
+        Sentiment("a very long review " * 5, Short(), prompt="{context}")
+    with pytest.raises(ValueError, match="context"):
+        Generation("{context}", "short", target="x" * 80, model=Short())
+    lazy = Generation("{context}", "a b " * 40, model=Short())  # no target yet: checked before generating
+    with pytest.raises(ValueError, match="context"):
+        lazy.target

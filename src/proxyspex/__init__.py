@@ -1,9 +1,16 @@
-"""proxyspex: find the few feature interactions that drive a black-box model."""
+"""proxyspex: find the few feature interactions that drive a black-box model.
 
-from . import games
+``import proxyspex`` loads the estimator and its result only; ``proxyspex.games`` (and with it
+the model back-ends) is imported on first use.
+"""
+
+from importlib import import_module
+
 from .cache import QueryCache
-from .executors import RayExecutor
+from .coarse_to_fine import explain_coarse_to_fine
 from .estimator import ProxySPEX, explain, explain_many
+from .executors import RayExecutor
+from .explainer import GameSpec
 from .explanation import Explanation
 from .indices import INDICES, interaction_values
 from .proxy import TreeConfig
@@ -14,6 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
            "INDICES",
            "Explanation",
+           "GameSpec",
            "ProxySPEX",
            "QueryCache",
            "RayExecutor",
@@ -21,7 +29,17 @@ __all__ = [
            "TreeConfig",
            "ValueFunctionError",
            "explain",
+           "explain_coarse_to_fine",
            "explain_many",
            "games",
            "interaction_values",
 ]
+
+_LAZY = ("games", "baselines", "evaluate", "selection", "models", "report")
+
+
+def __getattr__(name: str):
+    """``proxyspex.games`` and the other heavier subpackages, imported when first used."""
+    if name in _LAZY:
+        return import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'proxyspex' has no attribute {name!r}")

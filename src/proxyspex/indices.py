@@ -44,7 +44,7 @@ def interaction_values(fourier: Spectrum, index: str, order: int | None = None) 
     if fourier.basis != "fourier":
         raise ValueError("interaction_values expects a Fourier spectrum")
     name = normalize_index(index)
-    k = _check_order(name, order)
+    k = check_order(name, order)
     if name == "fourier":
         return fourier if k is None else fourier.truncate(k)
     if name == "fbii":  # least-squares order-k fit under uniform masks = Fourier truncation
@@ -56,7 +56,8 @@ def interaction_values(fourier: Spectrum, index: str, order: int | None = None) 
     return superset_sum(moebius, weight, basis="moebius", min_order=min_order, max_order=max_order)
 
 
-def _check_order(name: str, order: int | None) -> int | None:
+def check_order(name: str, order: int | None) -> int | None:
+    """The interaction order to use for index ``name`` (its default when ``order`` is None)."""
     if order is not None and (isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1):
         raise ValueError(f"order must be a positive integer, got {order!r}")
     if name in ("shapley", "banzhaf"):
@@ -66,6 +67,9 @@ def _check_order(name: str, order: int | None) -> int | None:
     if name in ORDERED_INDICES:
         return DEFAULT_ORDER if order is None else int(order)
     return None if order is None else int(order)
+
+
+_check_order = check_order  # old private name, still imported by explanation.py
 
 
 def _shapley(k):

@@ -9,23 +9,22 @@ itself, so every coalition shap evaluates is exactly one of our masks.
 from __future__ import annotations
 
 import importlib
-import numbers
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
 
-from ..estimator import resolve_game
+from .._validation import check_choice, check_int
+from ..explainer import Explainer, check_seed
 from ..explanation import Explanation
 from ..masks import default_budget, mask_keys
 from ..proxy import r2_score
-from ..query import Queries
 from ..spectrum import Spectrum
 
 SHAP_ANCHORS = 2  # shap evaluates the empty and the full mask besides its nsamples coalitions
 
 
-class KernelSHAP:
+class KernelSHAP(Explainer):
     """Shapley values by KernelSHAP (Lundberg and Lee 2017), computed by shap's KernelExplainer.
 
     The result's spectrum is the additive surrogate g(x) = φ_0 + Σ_i φ_i x_i with φ_0 = f(∅),
@@ -60,15 +59,22 @@ class KernelSHAP:
         self.batch_size = batch_size
         self.progress = progress
 
-    def explain(self, game, *, n: int | None = None, feature_names: Sequence[str] | None = None,
-                cache_key: str | None = None) -> Explanation:
-        """Run shap's KernelExplainer on ``game`` and return the additive :class:`Explanation`."""
-        value_function, n, names, key = resolve_game(game, n, feature_names, cache_key)
+    def check_params(self, n: int) -> None:
+        check_choice("backend", self.backend, ("shap",))
+        if self.budget is not None:
+            check_int("budget", self.budget, what="an integer number of masks")
+            if self.budget < SHAP_ANCHORS + 1:
+                raise ValueError(f"budget={self.budget} is too small: shap needs the empty and full masks plus "
+                                 f"at least one coalition, so budget >= {SHAP_ANCHORS + 1}")
+        check_seed(self.random_state, allow_generator=False, high=2 ** 32)
+        import_optional("shap")  # before any cache is opened
+
+    def explain_queries(self, queries, feature_names: list[str]) -> Explanation:
+        """Run shap's KernelExplainer on the game's masks and return the additive :class:`Explanation`."""
+        n = len(feature_names)
         budget = default_budget(n) if self.budget is None else self.budget
-        self._check_params(budget)
         shap = import_optional("shap")
-        queries = RecordedQueries(Queries(value_function, n, key=key, cache=self.cache,
-                                          batch_size=self.batch_size, progress=self.progress))
+        queries = RecordedQueries(queries)
 
         def model(Z: np.ndarray) -> np.ndarray:
             return queries(np.asarray(Z) > 0.5)
@@ -84,23 +90,13 @@ class KernelSHAP:
         X, y = queries.distinct()
         details = {"method": "kernelshap", "backend": self.backend, "nsamples": budget - SHAP_ANCHORS,
                    "l1_reg": self.l1_reg, "train_r2": r2_score(y, spectrum.predict(X))}
-        return Explanation(spectrum, names, float("nan"), len(X), queries.queries.n_paid, details)
-
-    def _check_params(self, budget) -> None:
-        if self.backend != "shap":
-            raise ValueError(f"backend must be 'shap', got {self.backend!r}")
-        if not isinstance(budget, numbers.Integral) or isinstance(budget, bool):
-            raise TypeError(f"budget must be an integer number of masks, got {budget!r}")
-        if budget < SHAP_ANCHORS + 1:
-            raise ValueError(f"budget={budget} is too small: shap needs the empty and full masks plus at "
-                             f"least one coalition, so budget >= {SHAP_ANCHORS + 1}")
-        check_random_state(self.random_state)
+        return Explanation(spectrum, feature_names, float("nan"), len(X), queries.queries.n_paid, details)
 
 
 class RecordedQueries:
     """Calls a :class:`~proxyspex.query.Queries` and keeps every mask a peer library asked for."""
 
-    def __init__(self, queries: Queries):
+    def __init__(self, queries):
         self.queries = queries
         self._masks: list[np.ndarray] = []
         self._values: list[np.ndarray] = []
@@ -140,12 +136,7 @@ def seeded_global_numpy(random_state: int | None) -> Iterator[None]:
 
 def check_random_state(random_state) -> None:
     """The peers seed numpy's legacy global generator, which takes an integer in [0, 2^32)."""
-    if random_state is None:
-        return
-    if not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool):
-        raise TypeError(f"random_state must be None or an integer, got {random_state!r}")
-    if not 0 <= random_state < 2 ** 32:
-        raise ValueError(f"random_state must be in [0, 2**32), got {random_state}")
+    check_seed(random_state, allow_generator=False, high=2 ** 32)
 
 
 def import_optional(module: str):

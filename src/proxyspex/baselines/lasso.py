@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from sklearn.linear_model import LassoCV
 from sklearn.model_selection import KFold
 
-from ..estimator import _anchors, _seed, check_budget, resolve_game
+from .._validation import check_int
+from ..explainer import Explainer, anchor_masks, check_budget, check_seed, draw_seed
 from ..explanation import Explanation
 from ..masks import default_budget, sample_masks
-from ..query import Queries
 from ..spectrum import Spectrum
 
 
-class Lasso:
+class Lasso(Explainer):
     """First-order surrogate f(x) ≈ F(∅) + Σ_i F({i}) (-1)^{x_i}, fitted by cross-validated LASSO.
 
     The masks are coded ±1 (the Fourier basis), so the coefficients are first-order Fourier
@@ -37,19 +35,21 @@ class Lasso:
         self.batch_size = batch_size
         self.progress = progress
 
-    def explain(self, game, *, n: int | None = None, feature_names: Sequence[str] | None = None,
-                cache_key: str | None = None) -> Explanation:
-        """Query ``game`` on uniform masks and fit the first-order LASSO surrogate."""
-        value_function, n, names, key = resolve_game(game, n, feature_names, cache_key)
+    def check_params(self, n: int) -> None:
+        if self.budget is not None:
+            check_budget("budget", self.budget, n)
+        check_int("cv", self.cv, min_value=2)
+        check_seed(self.random_state)
+
+    def explain_queries(self, queries, feature_names: list[str]) -> Explanation:
+        """Query uniform masks (the anchors first) and fit the first-order LASSO surrogate."""
+        n = len(feature_names)
         budget = default_budget(n) if self.budget is None else self.budget
-        check_budget("budget", budget, n)
         rng = np.random.default_rng(self.random_state)
-        X = _anchors(n)[: min(2, budget)]
+        X = anchor_masks(n)[: min(2, budget)]
         X = np.vstack([X, sample_masks(n, min(budget, 2 ** min(n, 62)) - len(X), rng, exclude=X)])
-        queries = Queries(value_function, n, key=key, cache=self.cache, batch_size=self.batch_size,
-                          progress=self.progress)
-        spectrum, r2 = fit_first_order(X, queries(X), cv=self.cv, random_state=_seed(rng))
-        return Explanation(spectrum, names, r2, len(X), queries.n_paid, {"method": "lasso"})
+        spectrum, r2 = fit_first_order(X, queries(X), cv=self.cv, random_state=draw_seed(rng))
+        return Explanation(spectrum, feature_names, r2, len(X), queries.n_paid, {"method": "lasso"})
 
 
 def fit_first_order(X: np.ndarray, y: np.ndarray, *, cv: int = 5, random_state: int = 0) -> tuple[Spectrum, float]:

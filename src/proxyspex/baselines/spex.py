@@ -12,15 +12,12 @@ keep feature i, and its coefficients are F(k) = 2^-n Σ_x f(x) (-1)^{|x ∩ k|}.
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Sequence
-
 import numpy as np
 
-from ..estimator import resolve_game
+from .._validation import check_choice, check_int
+from ..explainer import Explainer
 from ..explanation import Explanation
 from ..proxy import r2_score
-from ..query import Queries
 from ..spectrum import Spectrum
 from .kernelshap import RecordedQueries, check_random_state, import_optional, seeded_global_numpy
 
@@ -31,7 +28,7 @@ SPEX_QUERY_ARGS = {"num_subsample": 3, "num_repeat": 1, "delays_method_source": 
 DECODERS = ("soft", "hard")
 
 
-class SPEX:
+class SPEX(Explainer):
     """Sparse Fourier interactions by SPEX's BCH-coded subsampling and peeling decoder.
 
     Parameters
@@ -62,15 +59,20 @@ class SPEX:
         self.batch_size = batch_size
         self.progress = progress
 
-    def explain(self, game, *, n: int | None = None, feature_names: Sequence[str] | None = None,
-                cache_key: str | None = None) -> Explanation:
-        """Query ``game`` on SPEX's structured masks and decode its sparse Fourier spectrum."""
-        value_function, n, names, key = resolve_game(game, n, feature_names, cache_key)
-        self._check_params()
+    def check_params(self, n: int) -> None:
+        check_int("budget", self.budget, allow_none=True, what="None or an integer number of masks")
+        check_int("max_order", self.max_order, min_value=1)
+        check_choice("decoder", self.decoder, DECODERS)
+        check_random_state(self.random_state)
+        import_optional("spectralexplain")
+        self._sparsity(n)  # a budget below SPEX's minimum fails here, before any cache is opened
+
+    def explain_queries(self, queries, feature_names: list[str]) -> Explanation:
+        """Query SPEX's structured masks and decode its sparse Fourier spectrum."""
+        n = len(feature_names)
         spex = import_optional("spectralexplain")
         b = self._sparsity(n)
-        queries = RecordedQueries(Queries(value_function, n, key=key, cache=self.cache,
-                                          batch_size=self.batch_size, progress=self.progress))
+        queries = RecordedQueries(queries)
         with seeded_global_numpy(self.random_state), np.errstate(divide="ignore", invalid="ignore"):
             # the decoder divides by empty bins on purpose and discards the result
             signal, _ = spex.sampling_strategy(queries, b, b, n, sample_save_dir=None, t=self.max_order)
@@ -80,7 +82,7 @@ class SPEX:
         details = {"method": "spex", "budget": self.budget, "sparsity_b": b, "max_order": self.max_order,
                    "decoder": self.decoder, "samples_requested": spex_num_samples(n, b, self.max_order),
                    "min_budget": spex_min_budget(n, self.max_order), "train_r2": r2_score(y, spectrum.predict(X))}
-        return Explanation(spectrum, names, float("nan"), len(X), queries.queries.n_paid, details)
+        return Explanation(spectrum, feature_names, float("nan"), len(X), queries.queries.n_paid, details)
 
     def _sparsity(self, n: int) -> int:
         """The authors' rule: the largest b in [3, 12] whose sample count fits the budget."""
@@ -92,17 +94,6 @@ class SPEX:
                              f"max_order={self.max_order} (sparsity b={MIN_SPARSITY_B})")
         fits = [b for b in range(MIN_SPARSITY_B, MAX_SPARSITY_B + 1) if needed << (b - MIN_SPARSITY_B) <= self.budget]
         return fits[-1]  # the count doubles with each b
-
-    def _check_params(self) -> None:
-        if self.budget is not None and (not isinstance(self.budget, numbers.Integral)
-                                        or isinstance(self.budget, bool)):
-            raise TypeError(f"budget must be None or an integer number of masks, got {self.budget!r}")
-        if not isinstance(self.max_order, numbers.Integral) or isinstance(self.max_order, bool) \
-                or self.max_order < 1:
-            raise ValueError(f"max_order must be a positive integer, got {self.max_order!r}")
-        if self.decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}, got {self.decoder!r}")
-        check_random_state(self.random_state)
 
 
 def spex_num_samples(n: int, b: int, max_order: int) -> int:

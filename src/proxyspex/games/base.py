@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import numpy as np
 
 from proxyspex._validation import check_feature_names, default_feature_names  # noqa: F401 (re-exported)
+from proxyspex.games.fingerprints import FINGERPRINT_VERSION, digest
 
 
 class Game:
@@ -36,10 +35,11 @@ class Game:
 
     @property
     def fingerprint(self) -> str:
-        """Stable hash of :meth:`fingerprint_data`; the cache key of this game."""
-        payload = {"class": type(self).__qualname__, "n": self.n, **self.fingerprint_data()}
-        blob = json.dumps(payload, sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()[:32]
+        """Stable hash of :meth:`fingerprint_data`, the class and :data:`FINGERPRINT_VERSION`;
+        the cache key of this game, the same in every process."""
+        payload = {"version": FINGERPRINT_VERSION, "class": type(self).__qualname__, "n": self.n,
+                   **self.fingerprint_data()}
+        return digest(payload)
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
         return self.value(np.asarray(masks, dtype=bool))

@@ -14,7 +14,9 @@ from proxyspex.games.text import (
     DEFAULT_PLACEHOLDER,
     Segmentation,
     as_segmentation,
+    check_coarser,
     check_masking,
+    group_by_sentence,
 )
 from proxyspex.models.base import LanguageModel
 from proxyspex.models.local import resolve_model
@@ -40,7 +42,8 @@ class Generation(Game):
         A string is split into ``unit`` units; a sequence gives the units directly.
     target : str or None
         The continuation to score; ``None`` uses the model's greedy continuation with
-        every unit kept.
+        every unit kept, generated on first use of :attr:`target` (computing the
+        :attr:`fingerprint` or the first value uses it).
     model : LanguageModel, str, path or None
         A back-end such as :class:`~proxyspex.models.LocalLM`, or anything LocalLM
         accepts: None (the embedded default), a path, or a locally cached name.
@@ -77,6 +80,8 @@ class Generation(Game):
             raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
         self.prompt = prompt if CONTEXT in prompt else CONTEXT + "\n\n" + prompt
         self.segmentation = as_segmentation(context_units, unit, separator)
+        #: The level of the units: ``unit`` for a string context, "custom" for units the user gave.
+        self.unit = unit if isinstance(context_units, str) else "custom"
         self.masking = check_masking(masking)
         self.placeholder = placeholder
         self.chat = chat
@@ -84,17 +89,55 @@ class Generation(Game):
         self.max_new_tokens = max_new_tokens
         self.feature_names = list(self.segmentation.units)
         self.lm = resolve_model(model)
-        self.target = self._check_target(target)
+        self._target = None if target is None else self._checked_target(target)
+        if self._target is not None:
+            self.check_context()
 
-    def _check_target(self, target: str | None) -> str:
-        if target is None:
+    @property
+    def target(self) -> str:
+        """The scored continuation. When ``target=None`` was given, the model's greedy answer
+        with every unit kept, generated on first use (the fingerprint uses it too)."""
+        if self._target is None:
             keep_all = np.ones(self.n, dtype=bool)
-            target = self.lm.generate(self.full_prompt(keep_all), self.max_new_tokens).rstrip()
-            if not target.strip():
+            self.check_context(targets=[""])
+            answer = self.lm.generate(self.full_prompt(keep_all), self.max_new_tokens).rstrip()
+            if not answer.strip():
                 raise ValueError("the model's greedy answer is empty; pass target= explicitly")
+            self._target = self._checked_target(answer)
+            self.check_context()
+        return self._target
+
+    @staticmethod
+    def _checked_target(target: str) -> str:
         if not isinstance(target, str) or not target:
             raise ValueError(f"target must be a non-empty str, got {target!r}")
         return target
+
+    def scored_targets(self) -> list[str]:
+        """The continuations :meth:`value` scores (here the target)."""
+        return [self.target]
+
+    def check_context(self, targets: Sequence[str] | None = None) -> None:
+        """ValueError, before anything is paid for, when the longest prompt (every unit kept, or
+        every unit a placeholder) plus a scored target does not fit the model's context. Back-ends
+        without a ``check_context`` method are not checked."""
+        check = getattr(self.lm, "check_context", None)
+        if check is None:
+            return
+        prompts = [self.full_prompt(np.ones(self.n, dtype=bool))]
+        if self.masking == "placeholder":
+            prompts.append(self.full_prompt(np.zeros(self.n, dtype=bool)))
+        for target in self.scored_targets() if targets is None else targets:
+            check(prompts, target)
+
+    def feature_groups(self, level: str) -> list[list[int]]:
+        """Feature indices grouped by a coarser ``level``, for coarse-to-fine explanations.
+
+        Words (or units the user gave) group by ``"sentence"`` of the context. A level that is
+        not coarser than the units raises ValueError.
+        """
+        check_coarser(level, self.unit, ("sentence",) if self.unit in ("word", "custom") else ())
+        return group_by_sentence(self.segmentation)
 
     def context(self, keep: np.ndarray) -> str:
         """The context text for one mask."""
@@ -119,9 +162,18 @@ class Generation(Game):
     def value(self, masks: np.ndarray) -> np.ndarray:
         return self.lm.score(self.prompts(masks), self.target)
 
+    def unit_spans(self) -> list[tuple[int, int]]:
+        """``(start, end)`` of each unit in the context with every unit kept."""
+        return self.segmentation.spans()
+
     def fingerprint_data(self) -> dict[str, Any]:
+        """Everything that changes what the model is asked: the exact prompt with every unit kept
+        (chat template included), where each unit lies in its context, the separators, the
+        masking, the target and the model."""
         return {
             "model": self.lm.fingerprint,
+            "rendered": self.full_prompt(np.ones(self.n, dtype=bool)),
+            "spans": [list(span) for span in self.unit_spans()],
             "prompt": self.prompt,
             "chat": self.chat,
             "system": self.system,

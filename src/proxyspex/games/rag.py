@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from proxyspex.games.generation import Generation
-from proxyspex.games.text import DEFAULT_PLACEHOLDER, Segmentation, from_units, segment
+from proxyspex.games.text import DEFAULT_PLACEHOLDER, Segmentation, check_coarser, from_units, segment
 from proxyspex.models.base import LanguageModel
 
 #: Chat prompt; ``{context}`` holds the kept documents, one "- " line each.
@@ -53,7 +53,6 @@ class RAG(Generation):
             raise ValueError(f"unit must be one of {RAG_UNITS}, got {unit!r}")
         self.question = question
         self.documents = documents
-        self.unit = unit
         self.parts: list[Segmentation] = [
             segment(doc, "sentence") if unit == "sentence" else from_units([doc])
             for doc in documents
@@ -71,11 +70,17 @@ class RAG(Generation):
             system=system,
             max_new_tokens=max_new_tokens,
         )
+        self.unit = unit
 
     @property
     def answer(self) -> str:
         """The scored answer (given, or the model's greedy answer with every document)."""
         return self.target
+
+    def feature_groups(self, level: str) -> list[list[int]]:
+        """Sentence features grouped by ``"document"``; ValueError for a level not coarser than ``unit``."""
+        check_coarser(level, self.unit, ("document",) if self.unit == "sentence" else ())
+        return [list(range(lo, hi)) for lo, hi in zip(self._bounds[:-1], self._bounds[1:])]
 
     def prompt_fields(self) -> dict[str, str]:
         return {"question": self.question}
@@ -87,5 +92,15 @@ class RAG(Generation):
                 lines.append("- " + part.render(keep[lo:hi], self.masking, self.placeholder))
         return "\n".join(lines)
 
+    def unit_spans(self) -> list[tuple[int, int]]:
+        """``(start, end)`` of each unit in the context with every unit kept, where each
+        document is a ``- `` line."""
+        spans, offset = [], 0
+        for part in self.parts:
+            spans += [(offset + 2 + start, offset + 2 + end) for start, end in part.spans()]
+            offset += 2 + len(part.text) + 1
+        return spans
+
     def fingerprint_data(self) -> dict[str, Any]:
-        return {**super().fingerprint_data(), "question": self.question, "unit": self.unit}
+        parts = [[list(part.units), list(part.gaps)] for part in self.parts]
+        return {**super().fingerprint_data(), "question": self.question, "unit": self.unit, "parts": parts}

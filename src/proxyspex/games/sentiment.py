@@ -85,6 +85,10 @@ class Sentiment(Generation):
         logp = self.lm.score_options(self.prompts(masks), list(self.labels))
         return logp[:, 0] - logp[:, 1]
 
+    def scored_targets(self) -> list[str]:
+        """Both labels are scored."""
+        return list(self.labels)
+
     def fingerprint_data(self) -> dict[str, Any]:
         return {**super().fingerprint_data(), "labels": list(self.labels)}
 

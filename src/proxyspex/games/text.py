@@ -7,6 +7,7 @@ causal LMs) or replaces it with a placeholder.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 UNITS = ("word", "sentence")
+#: Unit levels from fine to coarse; a feature group is always at a coarser level than the units.
+LEVELS = ("word", "sentence", "document")
 MASKINGS = ("remove", "placeholder")
 DEFAULT_PLACEHOLDER = "_"
 
@@ -58,6 +61,24 @@ class Segmentation:
                 parts.append(gap + placeholder)
         return "".join(parts).strip()
 
+    @property
+    def text(self) -> str:
+        """The text with every unit kept, exactly as :meth:`render` gives it."""
+        return self._joined().strip()
+
+    def spans(self) -> list[tuple[int, int]]:
+        """``(start, end)`` of each unit in :attr:`text` (clipped to it)."""
+        joined = self._joined()
+        offset, size = len(joined) - len(joined.lstrip()), len(joined.strip())
+        spans, end = [], 0
+        for gap, unit in zip(self.gaps, self.units):
+            start, end = end + len(gap), end + len(gap) + len(unit)
+            spans.append((min(max(start - offset, 0), size), min(max(end - offset, 0), size)))
+        return spans
+
+    def _joined(self) -> str:
+        return "".join(gap + unit for gap, unit in zip(self.gaps, self.units))
+
     def render_batch(
         self, masks: np.ndarray, masking: str = "remove", placeholder: str = DEFAULT_PLACEHOLDER
     ) -> list[str]:
@@ -66,6 +87,35 @@ class Segmentation:
         if masks.ndim != 2 or masks.shape[1] != self.n:
             raise ValueError(f"masks must have shape (m, {self.n}), got {masks.shape}")
         return [self.render(row, masking, placeholder) for row in masks]
+
+
+def group_by_sentence(seg: Segmentation) -> list[list[int]]:
+    """Indices of ``seg``'s units, grouped by the sentence of :attr:`Segmentation.text` they lie in.
+
+    Raises ValueError when a unit spans two sentences (units given by the user can).
+    """
+    sentences = segment(seg.text, "sentence").spans()
+    starts = [start for start, _ in sentences]
+    groups: list[list[int]] = [[] for _ in sentences]
+    for index, (start, end) in enumerate(seg.spans()):
+        k = bisect.bisect_right(starts, start) - 1
+        if k < 0 or end > sentences[k][1]:
+            raise ValueError(f"unit {index} ({seg.units[index]!r}) spans more than one sentence, "
+                             "so the units cannot be grouped by sentence")
+        groups[k].append(index)
+    return [group for group in groups if group]
+
+
+def check_coarser(level: str, unit: str, allowed: Sequence[str]) -> str:
+    """``level`` if it is one of ``allowed`` and coarser than ``unit``, else a ValueError that says which are."""
+    if not isinstance(level, str):
+        raise TypeError(f"level must be a string, one of {', '.join(allowed) or '(none)'}; got {level!r}")
+    if level not in allowed:
+        hint = f"one of {', '.join(allowed)}" if allowed else "none: no coarser level exists for these units"
+        finer = level in LEVELS and unit in LEVELS and LEVELS.index(level) <= LEVELS.index(unit)
+        why = f" (level {level!r} is not coarser than the units, {unit!r})" if finer else ""
+        raise ValueError(f"level must be {hint}; got {level!r}{why}")
+    return level
 
 
 def check_masking(masking: str) -> str:
