@@ -10,9 +10,9 @@ repository. Every model output goes through one SQLite query cache under
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -30,6 +30,7 @@ RESULTS = HERE / "results"
 CACHE = RESULTS / "long_cache.sqlite"
 TEST_SEED = 1_000_003  # the held-out masks' seed: never a training seed
 N_TEST = 1000
+QUERY_BATCH = 64  # masks per cached batch: a killed run loses at most this many
 
 
 def load_inputs() -> dict[str, dict]:
@@ -44,48 +45,73 @@ def load_inputs() -> dict[str, dict]:
 def make_game(name: str, lm, *, masking: str = "remove", placeholder: str = "[UNK]", scale: str = "margin"):
     """The game of one input: Sentiment over words (reviews) or RAG over documents (QA contexts).
 
-    ``scale`` (reviews only): ``"margin"`` (log-odds, the library's value), ``"prob"``
-    (p(positive) among the two labels) or ``"logprob"`` (log p(" positive")).
+    ``scale`` (reviews only): ``"margin"`` (log p(" positive") - log p(" negative"), the
+    library's value) or ``"logprob"`` (log p(" positive") alone). The probability scale needs no
+    game of its own: it is the sigmoid of the margin (:func:`probability_of`).
     """
     spec = load_inputs()[name]
     if spec["kind"] == "qa":
         return RAG(spec["question"], spec["documents"], lm, answer=None, masking=masking, placeholder=placeholder)
     game = Sentiment(spec["text"], lm, masking=masking, placeholder=placeholder)
-    return game if scale == "margin" else ScaledSentiment(game, scale)
+    if scale == "margin":
+        return game
+    if scale != "logprob":
+        raise ValueError(f"scale must be 'margin' or 'logprob', got {scale!r}")
+    return LabelLogProb(game)
 
 
-class ScaledSentiment:
-    """A Sentiment game read on another scale; its own cache key, the same prompts."""
+class LabelLogProb:
+    """A Sentiment game read as log p(first label) instead of the margin: same prompts, own key."""
 
-    def __init__(self, game: Sentiment, scale: str):
-        if scale not in ("prob", "logprob"):
-            raise ValueError(f"scale must be 'margin', 'prob' or 'logprob', got {scale!r}")
-        self.game, self.scale = game, scale
+    def __init__(self, game: Sentiment):
+        self.game, self.lm, self.masking = game, game.lm, game.masking
         self.feature_names = game.feature_names
 
     @property
     def n(self) -> int:
         return self.game.n
 
-    @property
-    def fingerprint(self) -> str:
-        return f"{self.game.fingerprint}|scale={self.scale}"
+    def prompts(self, masks: np.ndarray) -> list[str]:
+        return self.game.prompts(masks)
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
-        logp = self.game.lm.score_options(self.game.prompts(np.asarray(masks, dtype=bool)), list(self.game.labels))
-        if self.scale == "logprob":
-            return logp[:, 0]
-        return 1.0 / (1.0 + np.exp(logp[:, 1] - logp[:, 0]))
+        return self.lm.score(self.game.prompts(np.asarray(masks, dtype=bool)), self.game.labels[0])
+
+
+def probability_of(margin_queries: Queries):
+    """p(positive) among the two labels, sigmoid(margin), computed from the margin's cached values."""
+    return lambda masks: 1.0 / (1.0 + np.exp(-margin_queries(masks)))
+
+
+def cache_key(game) -> str:
+    """A key that names what the model is asked, stable across library fingerprint versions.
+
+    It hashes the model, the game's class and value, the target, and the exact prompts of four
+    probe masks (all, none, every other unit, the first half), which expose the template, the
+    units and how a mask renders.
+    """
+    n = game.n
+    probes = np.array([np.ones(n), np.zeros(n), np.arange(n) % 2 == 0, np.arange(n) < n // 2], dtype=bool)
+    payload = {"suite": "long_inputs/1", "model": game.lm.fingerprint, "class": type(game).__name__,
+               "target": getattr(getattr(game, "game", game), "target", None),
+               "labels": getattr(getattr(game, "game", game), "labels", None), "prompts": game.prompts(probes)}
+    blob = json.dumps(payload, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
 
 
 def open_queries(game, cache: QueryCache, *, progress: bool = False) -> Queries:
-    """Queries on the shared cache, keyed exactly as :func:`proxyspex.explain` keys the game."""
-    return Queries(game, game.n, key=f"{game.fingerprint}|n={game.n}", cache=cache, progress=progress)
+    """Queries on the shared cache under :func:`cache_key` (pass the same key to every explainer)."""
+    return Queries(game, game.n, key=f"{cache_key(game)}|n={game.n}", cache=cache, progress=progress, batch_size=QUERY_BATCH)
+
+
+def test_masks(n: int, n_test: int = N_TEST) -> np.ndarray:
+    """The input's uniform held-out masks: one fixed seed, so every method meets the same ones."""
+    return sample_masks(n, n_test, np.random.default_rng(TEST_SEED))
 
 
 def held_out(game, cache: QueryCache, n_test: int = N_TEST) -> tuple[np.ndarray, np.ndarray]:
-    """The input's 1000 uniform held-out masks (one fixed seed) and their values, queried once."""
-    X = sample_masks(game.n, n_test, np.random.default_rng(TEST_SEED))
+    """The held-out masks and their values, queried once (the cache keeps them)."""
+    X = test_masks(game.n, n_test)
     return X, open_queries(game, cache)(X)
 
 
@@ -100,7 +126,7 @@ def describe(name: str, game) -> dict:
     """What a dataset holds, for whoever reads the npz without this repository's inputs."""
     spec = load_inputs()[name]
     about = {"name": name, "kind": spec["kind"], "n": game.n, "feature_names": game.feature_names,
-             "model": game.lm.fingerprint, "masking": game.masking, "fingerprint": game.fingerprint}
+             "model": game.lm.fingerprint, "masking": game.masking, "cache_key": cache_key(game)}
     if spec["kind"] == "qa":
         about.update(question=spec["question"], answer=game.answer, bridge=spec["bridge"],
                      value="log p(model's own answer | question, kept documents)")
@@ -109,19 +135,35 @@ def describe(name: str, game) -> dict:
     return about
 
 
-def write_dataset(name: str, lm, cache: QueryCache, *, alpha: float = 4.0) -> Path:
-    """``results/long_<name>.npz``: X_train (alpha budget, anchors included), y_train, X_test, y_test."""
+def write_dataset(name: str, lm, cache: QueryCache, *, alpha: float = 4.0, first_alpha: float | None = None,
+                  chunk: int = 128) -> Path:
+    """``results/long_<name>.npz``: X_train (alpha budget, anchors included), y_train, X_test, y_test.
+
+    The file is rewritten after every ``chunk`` masks, so a slow input yields a usable partial
+    dataset early: first the training masks of ``first_alpha`` (if given), then the held-out
+    masks, then the rest of the training masks. ``description`` says how many of each it holds.
+    """
     game = make_game(name, lm)
     budget = default_budget(game.n, alpha)
-    started = time.perf_counter()
-    X_test, y_test = held_out(game, cache)
-    X_train = training_masks(game.n, budget)
-    y_train = open_queries(game, cache, progress=True)(X_train)
-    about = {**describe(name, game), "alpha": alpha, "budget": budget, "train_seed": 0, "test_seed": TEST_SEED,
-             "seconds": round(time.perf_counter() - started, 1), "load": os.getloadavg()[0]}
+    X_train, X_test = training_masks(game.n, budget), test_masks(game.n)
+    first = default_budget(game.n, first_alpha) if first_alpha else 0
+    plan = [("train", lo, min(lo + chunk, first)) for lo in range(0, first, chunk)]
+    plan += [("test", lo, min(lo + chunk, len(X_test))) for lo in range(0, len(X_test), chunk)]
+    plan += [("train", lo, min(lo + chunk, budget)) for lo in range(first, budget, chunk)]
+    queries, started = open_queries(game, cache), time.perf_counter()
+    done = {"train": 0, "test": 0}
     path = RESULTS / f"long_{name}.npz"
-    np.savez_compressed(path, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
-                        description=json.dumps(about))
+    for part, lo, hi in plan:
+        queries((X_train if part == "train" else X_test)[lo:hi])
+        done[part] = hi
+        about = {**describe(name, game), "alpha": alpha, "budget": budget, "train_seed": 0, "test_seed": TEST_SEED,
+                 "n_train": done["train"], "n_test": done["test"], "complete": done["train"] == budget
+                 and done["test"] == len(X_test), "seconds": round(time.perf_counter() - started, 1),
+                 "load": os.getloadavg()[0]}
+        Xtr, Xte = X_train[: done["train"]], X_test[: done["test"]]
+        np.savez_compressed(path, X_train=Xtr, y_train=queries(Xtr), X_test=Xte, y_test=queries(Xte),
+                            description=json.dumps(about))
+        print(f"{path.name}: {done['train']} train, {done['test']} test, {about['seconds']} s", flush=True)
     return path
 
 
@@ -129,6 +171,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Write the offline datasets of the long inputs.")
     parser.add_argument("--datasets", default="review_80,qa_48", help="comma-separated input names")
     parser.add_argument("--alpha", type=float, default=4.0)
+    parser.add_argument("--first-alpha", type=float, default=None, help="query this budget before the test set")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     import torch
@@ -139,9 +182,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     lm, cache = LocalLM(), QueryCache(CACHE)
     for name in args.datasets.split(","):
-        path = write_dataset(name, lm, cache, alpha=args.alpha)
-        print(f"{path}: {json.loads(np.load(path)['description'].item())['seconds']} s", flush=True)
-        sys.stdout.flush()
+        write_dataset(name, lm, cache, alpha=args.alpha, first_alpha=args.first_alpha)
 
 
 if __name__ == "__main__":
