@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -167,12 +168,34 @@ def write_dataset(name: str, lm, cache: QueryCache, *, alpha: float = 4.0, first
     return path
 
 
+def adopt(name: str, lm, old_key: str, *, check: int = 4, tol: float = 0.25) -> int:
+    """Copy the values cached under ``old_key`` (an earlier library fingerprint of the same input) to
+    :func:`cache_key`, after re-running ``check`` of them and finding them within ``tol`` (bf16 values
+    move by up to ~0.15 with batch composition). Returns the number of values copied."""
+    game = make_game(name, lm)
+    new_key = f"{cache_key(game)}|n={game.n}"
+    with sqlite3.connect(CACHE, timeout=60) as db:
+        rows = db.execute("SELECT mask, value FROM queries WHERE game = ?", [old_key]).fetchall()
+        if not rows:
+            raise ValueError(f"no values are cached under {old_key!r}")
+        sample = rows[:: max(1, len(rows) // check)][:check]
+        masks = np.unpackbits(np.frombuffer(b"".join(m for m, _ in sample), dtype=np.uint8).reshape(len(sample), -1),
+                              axis=1)[:, : game.n].astype(bool)
+        fresh = game(masks)
+        worst = float(np.max(np.abs(fresh - np.array([v for _, v in sample]))))
+        if worst > tol:
+            raise ValueError(f"{old_key!r} is not this game: re-run values differ by {worst:.3f} > {tol}")
+        db.executemany("INSERT OR IGNORE INTO queries VALUES (?, ?, ?)", [(new_key, m, v) for m, v in rows])
+    return len(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Write the offline datasets of the long inputs.")
     parser.add_argument("--datasets", default="review_80,qa_48", help="comma-separated input names")
     parser.add_argument("--alpha", type=float, default=4.0)
     parser.add_argument("--first-alpha", type=float, default=None, help="query this budget before the test set")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--adopt", default=None, help="KEY: first copy this earlier cache key's values (see adopt)")
     args = parser.parse_args()
     import torch
 
@@ -181,6 +204,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
     lm, cache = LocalLM(), QueryCache(CACHE)
+    if args.adopt:
+        print(f"adopted {adopt(args.datasets.split(',')[0], lm, args.adopt)} values", flush=True)
     for name in args.datasets.split(","):
         write_dataset(name, lm, cache, alpha=args.alpha, first_alpha=args.first_alpha)
 
