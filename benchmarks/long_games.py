@@ -195,7 +195,7 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=4.0)
     parser.add_argument("--first-alpha", type=float, default=None, help="query this budget before the test set")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--adopt", default=None, help="KEY: first copy this earlier cache key's values (see adopt)")
+    parser.add_argument("--adopt", default=None, help="KEY: only copy this earlier cache key's values to the stable key (see adopt)")
     args = parser.parse_args()
     import torch
 
@@ -206,6 +206,7 @@ def main() -> None:
     lm, cache = LocalLM(), QueryCache(CACHE)
     if args.adopt:
         print(f"adopted {adopt(args.datasets.split(',')[0], lm, args.adopt)} values", flush=True)
+        return
     for name in args.datasets.split(","):
         write_dataset(name, lm, cache, alpha=args.alpha, first_alpha=args.first_alpha)
 

@@ -104,7 +104,7 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
         inputs, alphas = args.inputs.split(","), [float(a) for a in args.alphas.split(",")]
-        orders, steps = [int(t) for t in args.spex_orders.split(",")], args.spex_steps
+        orders, steps = [int(t) for t in args.spex_orders.split(",") if t], args.spex_steps
         if args.quick:
             inputs, alphas, orders, steps = (list(QUICK[k]) if k != "spex_steps" else QUICK[k] for k in QUICK)
         started, lm, cache = time.perf_counter(), LocalLM(), QueryCache(CACHE)
