@@ -195,7 +195,8 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=4.0)
     parser.add_argument("--first-alpha", type=float, default=None, help="query this budget before the test set")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--adopt", default=None, help="KEY: only copy this earlier cache key's values to the stable key (see adopt)")
+    parser.add_argument("--adopt", default=None, metavar="KEY",
+                        help="only copy the values cached under KEY to the stable key (see adopt)")
     args = parser.parse_args()
     import torch
 
