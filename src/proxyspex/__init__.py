@@ -2,12 +2,12 @@
 
 from . import games
 from .cache import QueryCache
-from .executors import RayExecutor
+from .errors import CacheError, PartialOutputError, ValueFunctionError
 from .estimator import ProxySPEX, explain, explain_many
+from .executors import RayExecutor
 from .explanation import Explanation
 from .indices import INDICES, interaction_values
 from .proxy import TreeConfig
-from .errors import CacheError, PartialOutputError, ValueFunctionError
 from .spectrum import Spectrum
 
 __version__ = "0.1.0"
