@@ -8,6 +8,7 @@ from importlib import import_module
 
 from .cache import QueryCache
 from .coarse_to_fine import explain_coarse_to_fine
+from .errors import CacheError, PartialOutputError, ValueFunctionError
 from .estimator import ProxySPEX, explain, explain_many
 from .executors import RayExecutor
 from .explainer import GameSpec
@@ -15,7 +16,6 @@ from .explanation import Explanation, load
 from .indices import INDICES, interaction_values
 from .interaction_values import InteractionValues
 from .proxy import TreeConfig
-from .errors import CacheError, PartialOutputError, ValueFunctionError
 from .spectrum import Spectrum
 
 __version__ = "0.1.0"
