@@ -171,6 +171,8 @@ def test_rag_task_needs_its_arguments(capsys):
 def test_rag_over_a_server_uses_the_chat_template_and_the_answer(tmp_path, capsys):
     from openai_stub import ToyLM, serve
 
+    from proxyspex.models.openai.identity import PROBE_PROMPT
+
     template = tmp_path / "chat.jinja"
     template.write_text("{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}</{{ m['role'] }}>{% endfor %}"
                         "{% if add_generation_prompt %}<assistant>{% endif %}")
@@ -180,7 +182,8 @@ def test_rag_over_a_server_uses_the_chat_template_and_the_answer(tmp_path, capsy
         code = main(["explain", "--task", "rag", "--question", "Capital of Portugal?", "--docs", str(docs),
                      "--model", stub.url, "--chat-template", str(template), "--answer", "Lisbon",
                      "--budget", "4", "--no-cache"])
-        prompts = [r["payload"]["prompt"] for r in stub.requests if r["path"].endswith("/completions")]
+        prompts = [r["payload"]["prompt"] for r in stub.requests if r["path"].endswith("/completions")
+                   and r["payload"]["prompt"] != PROBE_PROMPT]  # the back-end's identity probe is untemplated
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "answer: Lisbon" in printed and "model: toy-lm at http://127.0.0.1" in printed
