@@ -151,11 +151,11 @@ def test_option_scores_match_score_options_and_each_row_keeps_its_own_mask(game,
     rng = np.random.default_rng(0)
     masks = np.vstack([ones, rng.random((2, game.n)) < 0.5])
     masks[1, :] = False
-    game.batch_size = 4  # batches that straddle masks
+    game.rows_per_pass = 4  # batches that straddle masks
     try:
         together = game.option_logprobs(masks)
     finally:
-        game.batch_size = 64
+        game.rows_per_pass = 64
     alone = np.concatenate([game.option_logprobs(masks[i:i + 1]) for i in range(len(masks))])
     np.testing.assert_allclose(together, alone, atol=1e-4)
     assert np.abs(together[1] - together[0]).max() > 1e-3  # silencing the layer changes scores
@@ -214,3 +214,16 @@ def test_cli_explains_heads_and_suggests_what_to_prune(lm32, model_dir, tmp_path
     out = capsys.readouterr().out
     assert code == 0
     assert f"L{LAYER}.H" in out and "prune" in out.lower()
+
+
+@llm
+def test_query_batches_count_masks_not_rows(game):
+    """Queries caches after each batch of ``game.batch_size`` masks: that must be about one forward
+    pass of ``rows_per_pass`` rows (each mask scores every question), not ``rows_per_pass`` masks."""
+    per_question = max(len(task.options) for task in game.tasks)  # rows a question takes, at most
+    game.rows_per_pass = 3 * len(game.tasks) * per_question
+    try:
+        assert 3 <= game.batch_size <= 3 * per_question
+    finally:
+        game.rows_per_pass = 64
+    assert 1 <= game.batch_size < 64

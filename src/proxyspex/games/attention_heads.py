@@ -83,7 +83,9 @@ class AttentionHeads(Game):
     split : which tasks give the value: 'attribution' (default), 'heldout' or 'all'.
     prompt : question format with a ``{question}`` field; options follow as ``" " + option``.
     batch_size : rows (one mask x one question, or x one option when options span several
-        tokens) per forward pass; the query layer also sends this many masks per call.
+        tokens) per forward pass (stored as ``rows_per_pass``). The query layer reads the
+        :attr:`batch_size` property instead: the masks whose rows fill about one pass, so each
+        mask's value reaches the cache as soon as its rows are scored.
     """
 
     def __init__(self, model: LocalLM | str | os.PathLike | None = None, *,
@@ -104,7 +106,7 @@ class AttentionHeads(Game):
         if not self.tasks:
             raise ValueError(f"no tasks in split {split!r}")
         self.prompt = prompt
-        self.batch_size = batch_size
+        self.rows_per_pass = batch_size
         self.feature_names = [f"L{layer}.H{head}" for layer in self.layout.layers
                               for head in range(self.layout.n_heads)]
 
@@ -197,7 +199,7 @@ class AttentionHeads(Game):
         prefix = common_prefix_length(prompts) if self.lm.reuse_prefix else 0
         prefix = min(prefix, min(len(p) for p in prompts) - 1)  # each row keeps a token of its own
         out = np.full((len(masks), len(tasks), max(len(t.options) for t in tasks)), -np.inf)
-        per_chunk = max(1, round(self.batch_size / len(rows)))
+        per_chunk = max(1, round(self.rows_per_pass / len(rows)))
         with torch.inference_mode(), masked_heads(self.lm.model, self.layout) as heads:
             for first in range(0, len(masks), per_chunk):
                 chunk = np.arange(first, min(first + per_chunk, len(masks)))
@@ -205,8 +207,8 @@ class AttentionHeads(Game):
                 past = self.lm.prefix_cache(prompts[0][:prefix], rows=len(chunk)) if prefix else None
                 for group in groups.values():
                     jobs = [(i, row) for i in range(len(chunk)) for row in group]
-                    for start in range(0, len(jobs), self.batch_size):
-                        batch = jobs[start:start + self.batch_size]
+                    for start in range(0, len(jobs), self.rows_per_pass):
+                        batch = jobs[start:start + self.rows_per_pass]
                         self._score_batch(heads, masks[chunk], batch, past, prefix, reads, out[chunk[0]:])
         return out
 
@@ -226,6 +228,13 @@ class AttentionHeads(Game):
                 out[i, row.question, row.columns[0]] = value
             else:
                 out[i, row.question, list(row.columns)] = value[[column[token] for token in row.reads]]
+
+    @property
+    def batch_size(self) -> int:
+        """Masks per query batch (the batch protocol of :mod:`proxyspex.query`): as many as one
+        forward pass of ``rows_per_pass`` rows scores, at least one."""
+        rows = len(scoring_rows([self._encode(task) for task in self.tasks]))
+        return max(1, round(self.rows_per_pass / rows))
 
     def _encode(self, task: MCTask) -> tuple[list[int], list[list[int]]]:
         prompt = self.lm.encode(self.prompt.format(question=task.question))
