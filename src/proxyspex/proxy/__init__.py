@@ -22,8 +22,19 @@ from threadpoolctl import threadpool_limits
 
 from ..metrics import r2_score
 from ..spectrum import Spectrum
-from .boosting import (DATASET_PARAMS, FOLD_SPEEDUP, MIN_GAIN, SMALL_SAMPLE, BoostedTrees, TreeConfig,
-                       default_configs, load_lightgbm, predict_booster, ranker_spectrum, train_boosted)
+from .boosting import (
+    DATASET_PARAMS,
+    FOLD_SPEEDUP,
+    MIN_GAIN,
+    SMALL_SAMPLE,
+    BoostedTrees,
+    TreeConfig,
+    default_configs,
+    load_lightgbm,
+    predict_booster,
+    ranker_spectrum,
+    train_boosted,
+)
 from .candidates import MAX_REFIT_TERMS, Candidates, candidate_terms, energy_size, ordered
 from .faithfulness import Faithfulness, nested_r2
 from .screening import SCREEN_FEATURES, screen_pairs, screen_triples
