@@ -46,14 +46,15 @@ def run(n: int, seeds: int) -> list[dict]:
 
 
 def table(rows: list[dict], n: int) -> str:
-    lines = ["| game | masks | truth | estimate | worst est − truth | worst abs | withheld | truth in interval "
-             "| selection | worst selection − truth |", "|" + "---|" * 10]
+    head = ("| game | masks | truth | estimate | worst est − truth | worst abs | withheld | truth in interval "
+            "| selection | worst selection − truth |")
+    lines = [head, "|" + "---|" * 10]
     for key in dict.fromkeys((r["game"], r["m"]) for r in rows):
         group = [r for r in rows if (r["game"], r["m"]) == key]
         shown = [r for r in group if not np.isnan(r["estimate"])]
         diff = [r["estimate"] - r["truth"] for r in shown]
         inside = sum(r["low"] <= r["truth"] <= r["high"] for r in group)
-        fmt = lambda v: f"{v:+.3f}" if v == v else "–"
+        fmt = lambda v: "–" if math.isnan(v) else f"{v:+.3f}"
         mean = lambda k, rs: float(np.mean([r[k] for r in rs])) if rs else float("nan")
         mark = " (≥ n log2 n)" if key[1] >= n * math.log2(n) else ""
         lines.append(f"| {key[0]} | {key[1]}{mark} | {mean('truth', group):.3f} | {fmt(mean('estimate', shown))} | "

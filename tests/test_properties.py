@@ -60,7 +60,10 @@ def test_explain_random_sizes_and_budgets(n, seed, extra):
     game = random_game(n, seed)
     result = px.explain(game.predict, n=n, budget=budget, random_state=seed, cache=False)
     assert result.n_queries == result.n_paid == budget
-    assert result.faithfulness <= 1.0 + 1e-12 and not np.isnan(result.faithfulness)
+    if np.isnan(result.faithfulness):  # issue 11: too few masks to estimate R^2 is said, not printed as a number
+        assert "faithfulness_note" in result.details
+    else:
+        assert result.faithfulness <= 1.0 + 1e-12
     assert shapley_efficiency_gap(result) <= 1e-8 * (1 + np.abs(result.spectrum.values).sum())
     again = px.explain(game.predict, n=n, budget=budget, random_state=seed, cache=False)
     assert again.spectrum.to_dict() == result.spectrum.to_dict()  # random_state fixes everything

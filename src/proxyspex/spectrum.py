@@ -19,8 +19,7 @@ from itertools import combinations
 import numpy as np
 import scipy.sparse as sp
 
-from .term_rows import (canonical_terms, check_binary, rows_to_csr, sum_duplicate_rows, terms_to_support,
-                        transpose_rows)
+from .term_rows import canonical_terms, check_binary, rows_to_csr, sum_duplicate_rows, terms_to_support, transpose_rows
 
 BASES = ("fourier", "moebius")
 MAX_TERM_DEGREE = 24  # subset enumeration costs 2^degree per term

@@ -22,8 +22,19 @@ from threadpoolctl import threadpool_limits
 
 from ..metrics import r2_score
 from ..spectrum import Spectrum
-from .boosting import (DATASET_PARAMS, FOLD_SPEEDUP, MIN_GAIN, SMALL_SAMPLE, BoostedTrees, TreeConfig,
-                       default_configs, load_lightgbm, predict_booster, ranker_spectrum, train_boosted)
+from .boosting import (
+    DATASET_PARAMS,
+    FOLD_SPEEDUP,
+    MIN_GAIN,
+    SMALL_SAMPLE,
+    BoostedTrees,
+    TreeConfig,
+    default_configs,
+    load_lightgbm,
+    predict_booster,
+    ranker_spectrum,
+    train_boosted,
+)
 from .candidates import MAX_REFIT_TERMS, Candidates, candidate_terms, energy_size, ordered
 from .faithfulness import Faithfulness, nested_r2
 from .screening import SCREEN_FEATURES, screen_pairs, screen_triples
@@ -124,7 +135,7 @@ def _pipeline(X, y, *, max_order, configs, val_fraction, max_rounds, early_stopp
     honest = nested_r2(y, [fold.val for fold in folds], options, random_state=random_state)
     details = {"tree_r2": trees.val_r2, "support_size": min(choice.size, len(full)), "penalty": choice.penalty,
                "n_folds": len(folds), "screened_pairs": len(pairs), "scores": choice.scores,
-               "selection_r2": choice.r2}
+               "selection_r2": choice.r2, "faithfulness_interval": honest.interval}
     if honest.note:
         details["faithfulness_note"] = honest.note
     return ProxyFit(spectrum=model, faithfulness=honest.estimate, tree_config=trees.config, n_trees=trees.n_trees,
