@@ -32,7 +32,7 @@ from proxyspex import ProxySPEX
 from proxyspex.games import DataAttribution, SklearnTrainer, SoftmaxRegression, top_pairs
 from proxyspex.report.text import Pair
 from proxyspex.masks import all_masks, sample_masks
-from proxyspex.proxy import r2_score
+from proxyspex.metrics import r2_score
 from proxyspex.spectrum import Spectrum
 
 FIGURE = ROOT / "benchmarks" / "figures" / "data_pairs.png"

@@ -37,7 +37,7 @@ from proxyspex.baselines import Lasso
 from proxyspex.games.attention_heads import AttentionHeads, load_mc_tasks
 from proxyspex.masks import sample_masks
 from proxyspex.models import LocalLM
-from proxyspex.proxy import r2_score
+from proxyspex.metrics import r2_score
 from proxyspex.query import Queries
 from proxyspex.selection import best_removal
 

@@ -17,7 +17,8 @@ from proxyspex.estimator import resolve_game
 from proxyspex.explanation import Explanation
 from proxyspex.games import SyntheticGame
 from proxyspex.masks import MAX_EXACT_N, sample_masks
-from proxyspex.proxy import fit_proxy, r2_score
+from proxyspex.metrics import r2_score
+from proxyspex.proxy import fit_proxy
 from proxyspex.query import Queries
 from proxyspex.spectrum import Spectrum
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._validation import check_bool, check_int
 from .masks import sample_masks
-from .proxy import r2_score
+from .metrics import r2_score
 from .selection import most_influential_removal
 
 __all__ = ["RemovalCurve", "faithfulness", "r2_score", "removal_curve", "shapley_recall", "spectral_hierarchy"]

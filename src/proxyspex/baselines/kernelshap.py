@@ -14,7 +14,7 @@ from .._validation import check_choice, check_int
 from ..explainer import Explainer
 from ..explanation import Explanation
 from ..masks import default_budget
-from ..proxy import r2_score
+from ..metrics import r2_score
 from ..spectrum import Spectrum
 from .peers import RecordedQueries, check_random_state, import_optional, seeded_global_numpy
 

@@ -9,7 +9,8 @@ from .data_attribution import DataAttribution, DigitsSample
 from .generation import Generation
 from .rag import RAG, RAG_PROMPT
 from .sentiment import LABELLED_REVIEWS, SENTIMENT_PROMPT, Sentiment, sentiment_accuracy
-from .synthetic import DoubleNegativeGame, SpectrumGame, SyntheticGame, hierarchical_spectrum
+from .synthetic import (DoubleNegativeGame, SaturatingGame, SpectrumGame, SyntheticGame, hierarchical_spectrum,
+                        saturating_spectrum)
 from .text import Segmentation, from_units, segment
 from .trainers import SklearnTrainer, SoftmaxRegression
 
@@ -29,6 +30,7 @@ __all__ = [
            "LABELLED_REVIEWS",
            "RAG",
            "RAG_PROMPT",
+           "SaturatingGame",
            "SENTIMENT_PROMPT",
            "AttentionHeads",
            "DataAttribution",
@@ -45,6 +47,7 @@ __all__ = [
            "SyntheticGame",
            "from_units",
            "hierarchical_spectrum",
+           "saturating_spectrum",
            "load_mc_tasks",
            "masked_heads",
            "segment",
