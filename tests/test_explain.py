@@ -234,3 +234,18 @@ def test_parameters_are_checked_before_the_fingerprint_is_read():
                  lambda: px.baselines.Lasso(cv=1).explain(Game())):
         with pytest.raises(ValueError):
             call()
+
+
+def test_rounds_use_the_proxys_own_interval_when_it_gives_one(monkeypatch):
+    import proxyspex.estimator as estimator
+    real = estimator.fit_proxy
+
+    def with_interval(*args, **kwargs):
+        fit = real(*args, **kwargs)
+        fit.faithfulness_interval = (fit.faithfulness - 0.25, fit.faithfulness + 0.125)
+        return fit
+
+    monkeypatch.setattr(estimator, "fit_proxy", with_interval)
+    result = px.explain(px.games.SyntheticGame(32, random_state=0), budget=200, random_state=0, cache=False)
+    (round_,) = result.details["rounds"]
+    assert round_["r2_high"] - round_["r2"] == pytest.approx(0.125) and round_["r2"] - round_["r2_low"] == pytest.approx(0.25)

@@ -31,7 +31,7 @@ class Round:
     n_masks: int
     r2: float
     r2_low: float
-    r2_high: float
+    r2_high: float  # the interval: the proxy's own where it gives one, else :func:`r2_interval`
     n_paid: int  # model outputs paid for in this round (cache hits excluded)
     query_seconds: float
     fit_seconds: float
