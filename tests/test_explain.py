@@ -137,9 +137,11 @@ def test_adaptive_rounds_report_intervals_and_stop_on_a_plateau():
     result = px.explain(game, random_state=0, cache=False)
     rounds = result.details["rounds"]
     cap = px.estimator.default_budget(64, px.estimator.ADAPTIVE_CAP_ALPHA)
-    assert result.details["stopped"] == "plateau" and result.n_queries <= cap / 4
+    assert result.details["stopped"] == "plateau" and result.n_queries <= cap / 2
     assert all(r["r2_low"] < r["r2"] < r["r2_high"] <= 1 for r in rounds)
-    assert [r["n_masks"] for r in rounds] == [384, 768] and sum(r["n_paid"] for r in rounds) == 768
+    assert [r["n_masks"] for r in rounds] == [384, 768, 1536] and sum(r["n_paid"] for r in rounds) == 1536
+    # 0.44 -> 0.44 is within the noise, but the interval (half-width > 0.05) was too wide to call a plateau
+    assert rounds[1]["r2_high"] - rounds[1]["r2_low"] > 0.1 >= rounds[2]["r2_high"] - rounds[2]["r2_low"]
     assert game.r2(result.spectrum) > 0.7  # the clean function is still found
 
 
@@ -157,6 +159,8 @@ def test_diminishing_gains_stop_before_the_doubling_that_would_gain_noise():
     rule = StoppingRule(cap=10_000)
     assert rule.next_size(rounds, 0.0) is None and rule.reason == "diminishing gains"  # next: 0.06 * 0.3 < 0.02
     rounds[-1] = Round(400, 0.75, 0.73, 0.77, 100, 1.0, 1.0)  # gains 0.2 then 0.15: the next one is worth it
+    assert StoppingRule(cap=10_000).next_size(rounds, 0.0) == 800
+    rounds[-1] = Round(400, 0.61, 0.53, 0.69, 100, 1.0, 1.0)  # a small gain, but too imprecise to call a plateau
     assert StoppingRule(cap=10_000).next_size(rounds, 0.0) == 800
 
 
