@@ -162,3 +162,13 @@ def test_text_games_give_their_own_groups(make, levels, coarse):
     assert [game.feature_names[j] for j in groups[index]] == \
         [name for name, level in zip(result.feature_names, result.details["feature_levels"]) if level == levels[1]]
     assert result.details["levels"] == list(levels)
+
+
+def test_adaptive_levels_pay_each_mask_once():
+    groups = [list(range(i, i + 4)) for i in range(0, 32, 4)]
+    game = CountingGame(32, groups)
+    result = px.explain_coarse_to_fine(game, keep=1, random_state=0, cache=False)  # budget=None: adaptive rounds
+    first, second = result.details["stages"]
+    assert second["n_reused"] == first["n_queries"] and second["n_paid"] == result.n_queries - first["n_queries"]
+    assert result.n_paid == game.n_distinct() == result.n_queries
+    assert result.top(1, index="moebius")[0] == (("w4", "w5"), pytest.approx(3.0, abs=0.05))

@@ -16,9 +16,11 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("gguf")
 
+from proxyspex import Spectrum
 from proxyspex.games.generation import Generation
 from proxyspex.games.rag import RAG
 from proxyspex.games.sentiment import Sentiment, sentiment_accuracy
+from proxyspex.masks import all_masks
 from proxyspex.models import LocalLM, clear_loaded
 
 pytestmark = pytest.mark.llm
@@ -55,20 +57,12 @@ def lm32(lm, model_cache) -> LocalLM:
         return LocalLM(dtype="float32")
 
 
-def all_masks(n: int) -> np.ndarray:
-    """Row s keeps feature i iff bit i of s is set."""
-    return ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(bool)
-
-
 def moebius(table: np.ndarray) -> np.ndarray:
-    """Moebius transform of a full 2^n table indexed like :func:`all_masks`."""
-    m = table.astype(float).copy()
-    n = int(np.log2(len(m)))
-    index = np.arange(len(m))
-    for i in range(n):
-        has = (index >> i) & 1 == 1
-        m[has] -= m[index[has] ^ (1 << i)]
-    return m
+    """The library's Moebius transform of a full 2^n table, as a dense array indexed like ``all_masks``."""
+    dense = np.zeros(len(table))
+    for term, value in Spectrum.from_table(np.asarray(table, dtype=float)).to_moebius().to_dict().items():
+        dense[sum(1 << i for i in term)] = value
+    return dense
 
 
 def subset(mask_index: int, names: list[str]) -> tuple[str, ...]:

@@ -503,3 +503,22 @@ def test_each_bad_input_row_is_true(call, error, message, readme_names, tmp_path
         eval(call, namespace)
     assert type(caught.value).__name__ == error
     assert expected.search(str(caught.value)), str(caught.value)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(batch_size=True), TypeError), (dict(batch_size=2.0), TypeError), (dict(batch_size=0), ValueError),
+    (dict(max_batch_tokens=False), TypeError), (dict(max_batch_tokens=-1), ValueError),
+])
+def test_local_lm_batch_arguments_follow_the_convention(kwargs, error):
+    from extras import require_extra
+    require_extra("torch", "llm")
+    from proxyspex.models import LocalLM
+    name = next(iter(kwargs))
+    with pytest.raises(error, match=f"^{name} must be a positive integer"):
+        LocalLM(**kwargs)  # checked before any model is loaded
+
+
+@pytest.mark.parametrize("value, error", [(True, TypeError), (1.5, TypeError), (0, ValueError)])
+def test_ray_executor_pool_size_follows_the_convention(value, error):
+    with pytest.raises(error, match="^num_actors must be a positive integer or None"):
+        px.RayExecutor(num_actors=value)

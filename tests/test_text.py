@@ -12,28 +12,7 @@ from proxyspex.games.text import as_segmentation, from_units, segment
 from proxyspex.models.base import LanguageModel
 from proxyspex.models.local import common_prefix_length, resolve_model
 
-
-class FakeLM:
-    """Scores a prompt by counting words, so values are predictable without a model."""
-
-    fingerprint = "fake-lm-v1"
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def chat(self, user: str, system: str | None = None) -> str:
-        return f"<user>{user}</user><assistant>"
-
-    def generate(self, prompt: str, max_new_tokens: int = 32) -> str:
-        return " forty-two"
-
-    def score(self, prompts, target):
-        self.seen.extend(prompts)
-        return np.array([float(p.count(" ")) for p in prompts])
-
-    def score_options(self, prompts, options):
-        self.seen.extend(prompts)
-        return np.array([[p.count("good"), p.count("bad")] for p in prompts], dtype=float)
+from fakes import FakeLM  # the one shared test double
 
 
 def test_words_keep_punctuation_as_units_and_round_trip():

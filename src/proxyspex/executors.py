@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import check_int
+
 RAY_EXTRA = "pip install 'proxyspex[ray]'"
 Outcome = tuple[int, Any, Exception | None]  # (batch index, raw output, what the value function raised)
 
@@ -72,9 +74,7 @@ class RayExecutor:
     """
 
     def __init__(self, num_actors: int | None = None, actor_options: dict | None = None):
-        if num_actors is not None and (isinstance(num_actors, bool) or not isinstance(num_actors, int)
-                                       or num_actors < 1):
-            raise ValueError(f"num_actors must be a positive integer or None, got {num_actors!r}")
+        check_int("num_actors", num_actors, min_value=1, allow_none=True, what="a positive integer or None")
         if actor_options is not None and not isinstance(actor_options, dict):
             raise TypeError(f"actor_options must be a dict of Ray actor options, got {type(actor_options).__name__}")
         self.num_actors = num_actors

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from proxyspex._validation import check_int
 from proxyspex.models.base import LanguageModel, needs_split, score_split
 from proxyspex.models.loading import ModelSource, load, resolve_source
 
@@ -83,12 +84,8 @@ class LocalLM:
     ) -> None:
         import torch
 
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-            raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
-        if max_batch_tokens is not None and (
-            not isinstance(max_batch_tokens, int) or max_batch_tokens < 1
-        ):
-            raise ValueError(f"max_batch_tokens must be a positive int, got {max_batch_tokens!r}")
+        check_int("batch_size", batch_size, min_value=1, allow_none=True, what="a positive integer or None")
+        check_int("max_batch_tokens", max_batch_tokens, min_value=1, allow_none=True)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.dtype = _pick_dtype(dtype, self.device)
         self.batch_size = batch_size
