@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench install clean vllm-venv vllm-test
+.PHONY: demo test lint bench install clean vllm-venv vllm-test
 
 $(VENV)/.core:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ demo: $(VENV)/.llm
 
 test: $(VENV)/.llm
 	$(PY) -m pytest -q
+
+lint: $(VENV)/.core
+	$(PY) -m ruff check src tests benchmarks
 
 bench: $(VENV)/.llm
 	$(PIP) install -e ".[bench]"

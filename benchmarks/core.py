@@ -121,7 +121,8 @@ def main() -> None:
         return
     out = ROOT / "benchmarks" / "results" / "core.json"
     out.write_text(json.dumps(rows, indent=1))
-    command = "python benchmarks/core.py " + ("--full" if args.full else "--quick") + (" --no-peers" if args.no_peers else "")
+    command = ("python benchmarks/core.py " + ("--full" if args.full else "--quick")
+               + (" --no-peers" if args.no_peers else ""))
     body = ("## Core engine: ours vs shapiq ProxySPEX vs LASSO\n\n" + header(command, seeds) +
             "\nSynthetic families: *hierarchical* (32 random AND terms of order ≤ 3) and *saturating* "
             "(`SaturatingGame`: tanh of a sparse sum over 16 features, inner std 2, plus 8 OR terms; every odd order "

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._report import ROOT, header, update_section
 from proxyspex import ProxySPEX
 from proxyspex.games import DataAttribution, SklearnTrainer, SoftmaxRegression, top_pairs
-from proxyspex.report.text import Pair
 from proxyspex.masks import all_masks, sample_masks
 from proxyspex.metrics import r2_score
+from proxyspex.report.text import Pair
 from proxyspex.spectrum import Spectrum
 
 FIGURE = ROOT / "benchmarks" / "figures" / "data_pairs.png"
@@ -150,7 +150,8 @@ def trainer_table(n: int = 8, seed: int = 0) -> list[dict]:
 
 
 def draw(run: dict, path: Path) -> None:
-    """Test image, then one row per top pair: synergistic left, redundant right, value beside; last row the planted pair."""
+    """Test image, then one row per top pair: synergistic left, redundant right, value beside;
+    last row the planted pair."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -210,7 +211,8 @@ def reading(runs: list[dict]) -> str:
             f"explanation's Moebius pairs are shrunk towards 0 (correlation {min(corr):.2f}–{max(corr):.2f} with "
             f"the exact ones): Moebius coefficients describe subsets near the empty set, and the proxy sees "
             f"random half-subsets. There, its Banzhaf interactions of the top pairs against fresh sampled "
-            f"retrainings (explanation vs sampled ± standard error, all runs in table order): redundant {ratios('top redundant')}; synergistic "
+            f"retrainings (explanation vs sampled ± standard error, all runs in table order): "
+            f"redundant {ratios('top redundant')}; synergistic "
             f"{ratios('top synergistic')}. Read the synergies with care: they are small (at most "
             f"{max(r['synergistic'][0].value for r in runs if r['synergistic']):+.2f} log-odds, against "
             f"{min(r['redundant'][0].value for r in runs if r['redundant']):+.2f} for the most redundant pair), "
@@ -230,7 +232,8 @@ def report(runs: list[dict], trainers: list[dict], command: str, mult: float, co
              "| seed | n | retrainings in explain | held-out R² | CV R² | ms / retraining | explain s |",
              "|---|---|---|---|---|---|---|"]
     for r in runs:
-        lines.append(f"| {r['seed']} | {r['game'].n} | {r['budget']} | {r['r2']:.3f} | {r['result'].faithfulness:.3f} | "
+        lines.append(f"| {r['seed']} | {r['game'].n} | {r['budget']} | {r['r2']:.3f} | "
+                     f"{r['result'].faithfulness:.3f} | "
                      f"{1e3 * r['per_fit']:.1f} | {r['seconds']:.1f} |")
     lines += ["", ("The planted near-duplicate pair: value and rank among all pairs (#1 = most "
                    "redundant) by the explanation's Moebius and Banzhaf-interaction (BII) values, and by the exact "
@@ -281,7 +284,8 @@ def main() -> None:
     for n_train, seed in ((n_train, seed) for n_train in args.n_train for seed in args.seeds):
         runs.append(run_seed(n_train, args.mult, seed, args.test_index, args.contexts))
         r = runs[-1]
-        print(f"n {n_train}, seed {seed}: R² {r['r2']:.3f}, planted Moebius {r['moebius']}, BII {r['bii']}, exact {r['exact']}, "
+        print(f"n {n_train}, seed {seed}: R² {r['r2']:.3f}, planted Moebius {r['moebius']}, BII {r['bii']}, "
+              f"exact {r['exact']}, "
               f"{1e3 * r['per_fit']:.1f} ms/retraining, {r['seconds']:.1f} s", flush=True)
     trainers = trainer_table()
     body = report(runs, trainers, command.strip(), args.mult, args.contexts)

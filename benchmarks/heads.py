@@ -36,8 +36,8 @@ from proxyspex import ProxySPEX
 from proxyspex.baselines import Lasso
 from proxyspex.games.attention_heads import AttentionHeads, load_mc_tasks
 from proxyspex.masks import sample_masks
-from proxyspex.models import LocalLM
 from proxyspex.metrics import r2_score
+from proxyspex.models import LocalLM
 from proxyspex.query import Queries
 from proxyspex.selection import best_removal
 
@@ -92,7 +92,8 @@ def linearity(lm: LocalLM, args) -> list[dict]:
         ends = queries(np.array([np.ones(game.n, bool), np.zeros(game.n, bool)]))  # paid for already
         rows.append({"layer": layer, "questions": len(tasks), "std": float(y.std()),
                      "full_minus_empty": float(ends[0] - ends[1]),
-                     "r2_first_order": r2_score(y, lasso.predict(test)), "r2_proxyspex": r2_score(y, spex.predict(test)),
+                     "r2_first_order": r2_score(y, lasso.predict(test)),
+                     "r2_proxyspex": r2_score(y, spex.predict(test)),
                      "top": [[list(names), value] for names, value in spex.top(30, index="moebius")
                              if len(names) > 1][:3]})
         print(f"layer {layer}: R^2 first-order {rows[-1]['r2_first_order']:.3f}, "
@@ -130,7 +131,8 @@ def plot(curves: list[dict], layers: list[dict], full: dict) -> None:
     if layers:
         fig, ax = plt.subplots(figsize=(6, 3.4))
         x = np.arange(len(layers))
-        ax.bar(x - 0.2, [max(r["r2_first_order"], 0) for r in layers], 0.4, label="first order (LASSO)", color="tab:blue")
+        ax.bar(x - 0.2, [max(r["r2_first_order"], 0) for r in layers], 0.4, label="first order (LASSO)",
+               color="tab:blue")
         ax.bar(x + 0.2, [max(r["r2_proxyspex"], 0) for r in layers], 0.4, label="ProxySPEX", color="tab:red")
         ax.set_xticks(x, [str(r["layer"]) for r in layers])
         ax.set_xlabel("layer (its 9 heads are the features)")
@@ -191,7 +193,8 @@ def report(args, full: dict, curves: list[dict], layers: list[dict]) -> str:
                  f"{args.linearity_budget} masks (value on {layers[0]['questions']} attribution questions; "
                  "9 heads per layer)."), "",
             "![linearity](benchmarks/figures/heads_linearity.png)", "",
-            "| layer | value(all) - value(none) | std over masks | R^2 first order | R^2 ProxySPEX | strongest interactions |",
+            "| layer | value(all) - value(none) | std over masks | R^2 first order | R^2 ProxySPEX "
+            "| strongest interactions |",
             "|---|---|---|---|---|---|",
         ]
         for r in layers:
@@ -215,7 +218,8 @@ def linearity_summary(layers: list[dict], n_layers: int = 30) -> str:
                "here the early layers are the non-linear ones" if fit["early"] < fit["late"] else
                "in line with the seed's Llama-3.1-8B note: early layers are nearer linear")
     return (f"Mean first-order R^2: {fit['early']:.3f} on layers {[r['layer'] for r in early]}, {fit['late']:.3f} on "
-            f"layers {[r['layer'] for r in late]}; ProxySPEX adds {gain['early']:+.3f} and {gain['late']:+.3f}. This is "
+            f"layers {[r['layer'] for r in late]}; ProxySPEX adds {gain['early']:+.3f} and {gain['late']:+.3f}. "
+            "This is "
             f"{verdict}.")
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._report import header, update_section
+from benchmarks._report import header, update_section  # noqa: E402 (after the path set-up)
 
 RESULTS = ROOT / "benchmarks" / "results" / "huge_n.json"
 STAGES = {  # cumulative profile time of (file, function); design matrices are part of selection and refit

@@ -93,7 +93,8 @@ def main(argv=None) -> None:
                 title=None if order == SPEX_ORDER else f"Faithfulness against SPEX at t = {order}")
     if "removal" in only:
         section("removal", *removal.run(llm + synthetic[:1], budget=lambda n: int(2 * n * math.log2(n)),
-                                        spex_budget=lambda n: (spex_budgets(s["spex_levels"])(n) or [None])[0], seed=seed))
+                                        spex_budget=lambda n: (spex_budgets(s["spex_levels"])(n) or [None])[0],
+                                        seed=seed))
     if "recall" in only:
         section("recall", *recall.run(synthetic + small_llm, seeds=s["seeds"]))
     if "hierarchy" in only:

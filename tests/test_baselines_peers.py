@@ -5,14 +5,13 @@ import sys
 import brute
 import numpy as np
 import pytest
+from extras import require_extra
 
 from proxyspex.baselines.kernelshap import KernelSHAP
 from proxyspex.baselines.spex import SPEX, spex_min_budget, spex_num_samples
 from proxyspex.games import SpectrumGame, SyntheticGame
 from proxyspex.masks import all_masks
 from proxyspex.spectrum import Spectrum
-
-from extras import require_extra
 
 
 def shapley_of(result) -> np.ndarray:

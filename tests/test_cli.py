@@ -93,7 +93,8 @@ def test_task_help_lists_every_task():
 
 
 def test_console_script_entry_point():
-    result = subprocess.run([sys.executable, "-m", "proxyspex.cli", "--help"], capture_output=True, text=True, check=False)
+    result = subprocess.run([sys.executable, "-m", "proxyspex.cli", "--help"], capture_output=True, text=True,
+                            check=False)
     assert result.returncode == 0 and "explain" in result.stdout and "show" in result.stdout
 
 

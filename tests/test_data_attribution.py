@@ -101,8 +101,8 @@ def test_fingerprint_names_data_trainer_and_parameters():
     moved[3, 5] += 0.01
     assert DataAttribution(moved, y, x, t).fingerprint != base
     assert DataAttribution(X, y, x, t, groups=np.arange(len(X)) // 2).fingerprint != base
-    assert DataAttribution.digits(12, random_state=3).fingerprint == DataAttribution.digits(12, random_state=3).fingerprint
-    assert DataAttribution.digits(12, random_state=3).fingerprint != DataAttribution.digits(12, random_state=4).fingerprint
+    digits_key = lambda seed: DataAttribution.digits(12, random_state=seed).fingerprint
+    assert digits_key(3) == digits_key(3) != digits_key(4)
     sk = lambda C: DataAttribution(X, y, x, t, train=SklearnTrainer(LogisticRegression(C=C))).fingerprint
     assert sk(1.0) == sk(1.0) != sk(2.0)
 
@@ -137,8 +137,8 @@ def test_default_trainer_learns_nothing_from_no_data():
 def test_sklearn_trainer_is_finite_on_one_class_and_on_missing_classes():
     X, y, x, t = tiny_pool()
     game = DataAttribution(X, y, x, t, train=SklearnTrainer(LogisticRegression(max_iter=500), floor=1e-4))
-    values = game.value(np.array([[1, 1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, 0, 0, 0], [1] * 8, [1, 0, 0, 1, 0, 0, 0, 0]],
-                                 dtype=bool))
+    values = game.value(np.array([[1, 1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, 0, 0, 0], [1] * 8,
+                                  [1, 0, 0, 1, 0, 0, 0, 0]], dtype=bool))
     assert np.isfinite(values).all()
     assert values[0] == pytest.approx(-np.log(1e-4))  # zeros only: certain of the true class
     assert values[2] > 0 > values[1]

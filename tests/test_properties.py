@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import FakeLM
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -18,11 +19,9 @@ import proxyspex as px
 from proxyspex import Spectrum, ValueFunctionError
 from proxyspex.cache import MemoryCache
 from proxyspex.games import Generation, Sentiment
-from proxyspex.indices import _ALIASES, INDICES
+from proxyspex.indices import INDEX_ALIASES, INDICES
 from proxyspex.masks import MIN_BUDGET, all_masks
 from proxyspex.models.base import LanguageModel
-
-from fakes import FakeLM
 
 # derandomize: the same examples on every run, so CI never fails by chance (and no example
 # database is written). The conftest's autouse cache-directory fixture is function-scoped; it
@@ -252,7 +251,7 @@ def test_predict_accepts_any_binary_encoding(result, seed, m, dtype):
     np.testing.assert_allclose(result.moebius.predict(masks), expected, atol=1e-9)
 
 
-known = set(INDICES) | set(_ALIASES)
+known = set(INDICES) | set(INDEX_ALIASES)
 
 
 @QUICK

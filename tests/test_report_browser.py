@@ -32,7 +32,8 @@ document.body.insertAdjacentHTML('beforeend','<pre id="pro'+'be">'+JSON.stringif
 
 def chromium(*args, tmp_path):
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}"]
+             "--disable-component-update", "--disable-sync", "--disable-quic",
+             f"--user-data-dir={tmp_path / 'profile'}"]
     return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fakes import FakeLM  # the one shared test double
 
 from proxyspex.games.generation import Generation, fill
 from proxyspex.games.rag import RAG
@@ -11,8 +12,6 @@ from proxyspex.games.sentiment import LABELLED_REVIEWS, Sentiment
 from proxyspex.games.text import as_segmentation, from_units, segment
 from proxyspex.models.base import LanguageModel
 from proxyspex.models.local import common_prefix_length, resolve_model
-
-from fakes import FakeLM  # the one shared test double
 
 
 def test_words_keep_punctuation_as_units_and_round_trip():

@@ -52,10 +52,10 @@ def test_leaf_expansion_of_one_path():
 
 
 def test_repeated_feature_on_a_path():
-    from proxyspex.proxy.trees import _merge_repeated_features
+    from proxyspex.proxy.trees import merge_repeated_features
     features = np.array([[0, 0, 1], [0, 0, 1]])
     outcomes = np.array([[1, 1, 0], [1, 0, 0]])
-    f, o, d, v = _merge_repeated_features(features, outcomes, np.array([3, 3]), np.array([2.0, 5.0]))
+    f, o, d, v = merge_repeated_features(features, outcomes, np.array([3, 3]), np.array([2.0, 5.0]))
     assert list(d) == [2, 2] and v[0] == 2.0 and v[1] == 0.0  # contradiction: unreachable leaf
     assert list(f[0, :2]) == [0, 1] and list(o[0, :2]) == [1, 0]
 

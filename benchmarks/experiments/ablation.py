@@ -114,7 +114,8 @@ def report(rows: list[dict]) -> str:
     for name in dict.fromkeys(r["input"] for r in rows):
         sub = [r for r in rows if r["input"] == name]
         budgets = sorted({r["inferences"] for r in sub})
-        lines += [f"**{name}** (n = {sub[0]['n']})", "", "| proxy | " + " | ".join(f"{b} masks" for b in budgets) + " |",
+        lines += [f"**{name}** (n = {sub[0]['n']})", "",
+                  "| proxy | " + " | ".join(f"{b} masks" for b in budgets) + " |",
                   "|---|" + "---|" * len(budgets)]
         for proxy in ROWS:
             cells = []

@@ -84,7 +84,8 @@ def report(rows: list[dict], spex_order: int = 3) -> str:
               f"Figure: `benchmarks/figures/{figure_name(spex_order)}`."), "",
              ("**Headline: inferences ProxySPEX needs to match SPEX's R²** (SPEX: its cheapest budget within "
               f"{MATCH_TOLERANCE} of its best R²; match: ProxySPEX within {MATCH_TOLERANCE} of that R²)"), "",
-             "| input | n | SPEX R² | SPEX inferences | ProxySPEX inferences to match (R²) | ratio | ProxySPEX best R² |",
+             "| input | n | SPEX R² | SPEX inferences | ProxySPEX inferences to match (R²) | ratio "
+             "| ProxySPEX best R² |",
              "|---|---|---|---|---|---|---|"]
     for h in headline(rows):
         ours = f"{h['ours_inferences']} ({h['ours_r2']:.3f})" if h["ours_inferences"] is not None else "not reached"
@@ -109,8 +110,8 @@ def figure(rows: list[dict], filename: str = "faithfulness.png") -> None:
     import matplotlib.pyplot as plt
     names = list(dict.fromkeys(r["input"] for r in rows))
     cols = min(3, len(names))
-    fig, axes = plt.subplots((len(names) + cols - 1) // cols, cols, figsize=(4.2 * cols, 3.2 * ((len(names) + cols - 1) // cols)),
-                             squeeze=False)
+    n_rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(n_rows, cols, figsize=(4.2 * cols, 3.2 * n_rows), squeeze=False)
     styles = {"ProxySPEX": ("tab:blue", "o"), "SPEX": ("tab:orange", "s"), "LASSO": ("tab:gray", "^")}
     for ax, name in zip(axes.flat, names):
         for method, (color, marker) in styles.items():

@@ -38,7 +38,8 @@ def run(benches, *, max_enumerate: int, seed: int, progress=print) -> tuple[str,
         progress(f"  hierarchy: {bench.name}")
         spectrum, how = spectrum_of(bench, max_enumerate, seed)
         for basis, s in (("Fourier", spectrum), ("Moebius", spectrum.to_moebius())):
-            rows.append({"input": bench.name, "n": bench.n, "source": how, "basis": basis, **spectral_hierarchy(s, TOP_K)})
+            rows.append({"input": bench.name, "n": bench.n, "source": how, "basis": basis,
+                         **spectral_hierarchy(s, TOP_K)})
     return report(rows), rows
 
 
@@ -49,7 +50,8 @@ def report(rows: list[dict]) -> str:
              ("| input | n | spectrum | basis | top-5 | top-10 | top-20 | order 1 | order 2 | order 3 | order ≥4 "
               "| subset rate top-10 | top-20 |"), "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        cells = [r[c] for c in ("top5", "top10", "top20", "order1", "order2", "order3", "order4+", "subset10", "subset20")]
+        cells = [r[c] for c in ("top5", "top10", "top20", "order1", "order2", "order3", "order4+", "subset10",
+                                "subset20")]
         lines.append(f"| {short(r['input'], 40)} | {r['n']} | {r['source']} | {r['basis']} | "
                      + " | ".join("—" if np.isnan(c) else f"{c:.2f}" for c in cells) + " |")
     figure(rows)

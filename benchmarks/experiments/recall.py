@@ -77,7 +77,8 @@ def report(rows: list[dict], seeds) -> str:
             for a in ALPHAS:
                 hits = [r for r in sub if r["alpha"] == a]
                 cells.append(f"{np.mean([r['recall'] for r in hits]):.2f} ({hits[0]['inferences']})")
-            lines.append(f"| {short(name, 40)} | {sub[0]['n']} | {sub[0]['truth']} | {method} | " + " | ".join(cells) + " |")
+            lines.append(f"| {short(name, 40)} | {sub[0]['n']} | {sub[0]['truth']} | {method} | "
+                         + " | ".join(cells) + " |")
     lines += ["", "Cells: recall (inferences actually used by that method).", "", summary(rows)]
     figure(rows)
     return "\n".join(lines)

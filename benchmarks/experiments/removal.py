@@ -31,7 +31,8 @@ def run(benches, *, budget, spex_budget, seed: int, max_k: int = 10, progress=pr
         b = min(b, 2 ** bench.n) if bench.n < 40 else b
         X, y = bench.pool(b, seed)
         quarter = max(16, b // 4)
-        results = {"ProxySPEX": ours_on(bench, X, y, seed), "ProxySPEX ¼": ours_on(bench, X[:quarter], y[:quarter], seed),
+        results = {"ProxySPEX": ours_on(bench, X, y, seed),
+                   "ProxySPEX ¼": ours_on(bench, X[:quarter], y[:quarter], seed),
                    "LASSO": lasso_on(bench, X, y, seed)}
         if spex is not None:
             results["SPEX"] = spex

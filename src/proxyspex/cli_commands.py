@@ -201,7 +201,8 @@ def explain_command(args: argparse.Namespace, inputs: dict) -> int:
         fine = list(game.feature_names)
         result.details["unit_text"] = [name if len(group) == 1 else " ".join(fine[i] for i in group)
                                        for name, group in zip(result.feature_names, result.details["groups"])]
-        print(f"features at mixed levels ({levels}), {result.n}: {', '.join(unit_labels(result.feature_names, width=24))}")
+        labels = ", ".join(unit_labels(result.feature_names, width=24))
+        print(f"features at mixed levels ({levels}), {result.n}: {labels}")
     print(format_summary(result, args.top, index=args.index, order=args.order))
     if args.task == "data":
         from .report.text import format_pairs

@@ -12,8 +12,7 @@ from tqdm.auto import tqdm
 from ._validation import check_choice, check_int, check_real
 from .adaptive import Round, StoppingRule, r2_interval
 from .executors import LocalExecutor, RayExecutor, import_ray
-from .explainer import (Explainer, GameSpec, anchor_masks, check_budget, check_game, check_seed, draw_seed,
-                        resolve_game)
+from .explainer import Explainer, GameSpec, anchor_masks, check_budget, check_game, check_seed, draw_seed, resolve_game
 from .explanation import Explanation
 from .masks import MAX_EXACT_N, all_masks, default_budget, mask_keys, sample_masks
 from .proxy import TreeConfig, default_configs, fit_proxy

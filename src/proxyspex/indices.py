@@ -18,7 +18,7 @@ from scipy.special import bernoulli
 from .interaction_values import INDICES, InteractionValues
 from .spectrum import Spectrum, superset_sum
 
-_ALIASES = {"ksii": "k-sii", "k_sii": "k-sii", "shap": "shapley", "sv": "shapley", "bv": "banzhaf",
+INDEX_ALIASES = {"ksii": "k-sii", "k_sii": "k-sii", "shap": "shapley", "sv": "shapley", "bv": "banzhaf",
             "mobius": "moebius", "möbius": "moebius", "walsh": "fourier"}
 ORDERED_INDICES = ("sii", "bii", "k-sii", "fsii", "fbii", "stii")
 DEFAULT_ORDER = 2
@@ -28,7 +28,7 @@ def normalize_index(index: str) -> str:
     """Canonical index name, or a ValueError listing the known ones."""
     if not isinstance(index, str):
         raise TypeError(f"index must be a string, got {type(index).__name__}")
-    name = _ALIASES.get(index.strip().lower(), index.strip().lower())
+    name = INDEX_ALIASES.get(index.strip().lower(), index.strip().lower())
     if name not in INDICES:
         raise ValueError(f"unknown index {index!r}; choose one of {', '.join(INDICES)}")
     return name
@@ -79,7 +79,6 @@ def check_order(name: str, order: int | None) -> int | None:
     return None if order is None else int(order)
 
 
-_check_order = check_order  # old private name, still imported by explanation.py
 
 
 def _shapley(k):

@@ -9,8 +9,14 @@ from .data_attribution import DataAttribution, DigitsSample
 from .generation import Generation
 from .rag import RAG, RAG_PROMPT
 from .sentiment import LABELLED_REVIEWS, SENTIMENT_PROMPT, Sentiment, sentiment_accuracy
-from .synthetic import (DoubleNegativeGame, SaturatingGame, SpectrumGame, SyntheticGame, hierarchical_spectrum,
-                        saturating_spectrum)
+from .synthetic import (
+    DoubleNegativeGame,
+    SaturatingGame,
+    SpectrumGame,
+    SyntheticGame,
+    hierarchical_spectrum,
+    saturating_spectrum,
+)
 from .text import Segmentation, from_units, segment
 from .trainers import SklearnTrainer, SoftmaxRegression
 

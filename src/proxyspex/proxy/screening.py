@@ -59,7 +59,7 @@ def screen_triples(model: Spectrum, X: np.ndarray, y: np.ndarray, max_features: 
         return Spectrum.zero(n)
     signs = 1.0 - 2.0 * X[:, top]
     k = top.size
-    a, b, c = np.array([(i, j, l) for i in range(k) for j in range(i + 1, k) for l in range(j + 1, k)]).T
+    a, b, c = np.array([(i, j, h) for i in range(k) for j in range(i + 1, k) for h in range(j + 1, k)]).T
     coefficients = np.empty(a.size)
     for i in range(k - 2):
         pick = a == i

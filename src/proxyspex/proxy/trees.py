@@ -133,11 +133,11 @@ def _paths_result(done_f, done_b, done_v, constant: float):
     outcomes = np.concatenate(pad(done_b, 0) + [np.zeros((1, depth), dtype=np.int64)])
     depths = np.concatenate([np.full(len(v), p.shape[1]) for p, v in zip(done_f, done_v)] + [[0]])
     values = np.concatenate(done_v + [np.array([constant])])
-    features, outcomes, depths, values = _merge_repeated_features(features, outcomes, depths, values)
+    features, outcomes, depths, values = merge_repeated_features(features, outcomes, depths, values)
     return features, outcomes, depths.astype(np.int64), values
 
 
-def _merge_repeated_features(features, outcomes, depths, values):
+def merge_repeated_features(features, outcomes, depths, values):
     """A feature tested twice on one path: same outcome = one test; opposite = unreachable leaf."""
     if features.shape[1] < 2:
         return features, outcomes, depths, values
@@ -183,6 +183,6 @@ def sklearn_trees_spectrum(estimator, n: int) -> Spectrum:
     features = np.array([p + [0] * (depth - len(p)) for p in paths_f], dtype=np.int64).reshape(-1, depth)
     outcomes = np.array([p + [0] * (depth - len(p)) for p in paths_b], dtype=np.int64).reshape(-1, depth)
     depths = np.array([len(p) for p in paths_f], dtype=np.int64)
-    features, outcomes, depths, values = _merge_repeated_features(features, outcomes, depths,
+    features, outcomes, depths, values = merge_repeated_features(features, outcomes, depths,
                                                                   np.array(leaf_values))
     return leaves_spectrum(n, features, outcomes, depths, values)

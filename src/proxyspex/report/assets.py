@@ -4,7 +4,8 @@ STYLE = """
 body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem;overflow-wrap:anywhere}
 table.about{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.95rem}
-table.about th{color:#555;font-weight:normal;text-align:left;padding:.15rem 1rem .15rem 0;vertical-align:top;white-space:nowrap}
+table.about th{color:#555;font-weight:normal;text-align:left;padding:.15rem 1rem .15rem 0;\
+vertical-align:top;white-space:nowrap}
 table.about td{padding:.15rem 0;overflow-wrap:anywhere}
 .textbox{border:1px solid #ddd;border-radius:6px;max-height:65vh;overflow:auto}
 .textview{position:relative;padding:1.6rem 1rem 1rem}

@@ -44,7 +44,8 @@ def unit_labels(names: Sequence[str], *, width: int = 60) -> list[str]:
     return [f"{name}#{i}" if counts[name] > 1 else name for i, name in enumerate(short)]
 
 
-def top_terms(result, k: int, *, index: str = "moebius", order: int | None = None) -> list[tuple[tuple[int, ...], float]]:
+def top_terms(result, k: int, *, index: str = "moebius",
+              order: int | None = None) -> list[tuple[tuple[int, ...], float]]:
     """The ``k`` strongest non-empty terms of ``index`` (at ``order``), as feature indices and values."""
     return [(tuple(term), float(value)) for term, value in result.values(index, order).top(k) if len(term)]
 
