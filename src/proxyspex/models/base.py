@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -72,3 +73,21 @@ def score_split(score_options: Callable[[list, list[str]], np.ndarray], prompts:
         stripped = [prompts[r][: len(prompts[r]) - len(moved)] for r in rows]
         out[rows] = score_options(stripped, [moved + option for option in options])
     return out
+
+
+def resolve_model(model: LanguageModel | str | os.PathLike | None, **kwargs: Any) -> LanguageModel:
+    """Return ``model`` if it is already a back-end (see :class:`LanguageModel`); an
+    ``http(s)://`` URL becomes an :class:`~proxyspex.models.openai.OpenAICompatible` server
+    client; anything else loads as a :class:`LocalLM` (None = the embedded default)."""
+    if model is not None and isinstance(model, LanguageModel):
+        return model
+    if isinstance(model, str) and model.startswith(("http://", "https://")):
+        from proxyspex.models.openai import OpenAICompatible
+
+        return OpenAICompatible(model, **kwargs)
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        raise TypeError(f"model must be a LanguageModel back-end, a path, a model name or None, "
+                        f"got {type(model).__name__}")
+    from proxyspex.models.local import LocalLM
+
+    return LocalLM(model, **kwargs)

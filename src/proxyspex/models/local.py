@@ -10,44 +10,16 @@ from typing import Any
 import numpy as np
 
 from proxyspex._validation import check_int
-from proxyspex.models.base import LanguageModel, needs_split, score_split
+from proxyspex.models.base import LanguageModel, needs_split, resolve_model, score_split  # noqa: F401 (resolve_model re-exported)
 from proxyspex.models.loading import ModelSource, load, resolve_source
+from proxyspex.models.numerics import (  # noqa: F401 (cpu_supports_bf16, common_prefix_length re-exported)
+    common_prefix_length,
+    cpu_supports_bf16,
+    is_oom,
+    pick_dtype,
+)
 
 Prompt = str | Sequence[int]
-
-
-def cpu_supports_bf16() -> bool:
-    """True when the CPU has native bf16 matrix units or instructions (AMX or AVX512-BF16)."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            flags = handle.read()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-def _pick_dtype(dtype: str, device: str) -> str:
-    if dtype not in {"auto", "bfloat16", "float32"}:
-        raise ValueError(f"dtype must be 'auto', 'bfloat16' or 'float32', got {dtype!r}")
-    if dtype != "auto":
-        return dtype
-    import torch
-
-    if device.startswith("cuda"):
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-    return "bfloat16" if cpu_supports_bf16() else "float32"
-
-
-def common_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
-    """Length of the longest token prefix shared by every sequence."""
-    first = sequences[0]
-    length = min(len(seq) for seq in sequences)
-    for seq in sequences[1:]:
-        k = 0
-        while k < length and seq[k] == first[k]:
-            k += 1
-        length = k
-    return length
 
 
 class LocalLM:
@@ -87,7 +59,7 @@ class LocalLM:
         check_int("batch_size", batch_size, min_value=1, allow_none=True, what="a positive integer or None")
         check_int("max_batch_tokens", max_batch_tokens, min_value=1, allow_none=True)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.dtype = _pick_dtype(dtype, self.device)
+        self.dtype = pick_dtype(dtype, self.device)
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
         self.reuse_prefix = reuse_prefix
@@ -193,7 +165,7 @@ class LocalLM:
                         [suffixes[i] for i in take], len(target), past, options
                     )
                 except (torch.OutOfMemoryError, MemoryError, RuntimeError) as err:
-                    if size == 1 or not _is_oom(err):
+                    if size == 1 or not is_oom(err):
                         raise
                     self._oom_cap = max(1, size // 2)
                     continue
@@ -340,28 +312,3 @@ class LocalLM:
                 pad_token_id=self.pad_id,
             )
         return self.tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True)
-
-
-def _is_oom(err: BaseException) -> bool:
-    import torch
-
-    if isinstance(err, (torch.OutOfMemoryError, MemoryError)):
-        return True
-    text = str(err).lower()
-    return any(s in text for s in ("out of memory", "can't allocate memory", "not enough memory"))
-
-
-def resolve_model(model: LanguageModel | str | os.PathLike | None, **kwargs: Any) -> LanguageModel:
-    """Return ``model`` if it is already a back-end (see :class:`LanguageModel`); an
-    ``http(s)://`` URL becomes an :class:`~proxyspex.models.openai.OpenAICompatible` server
-    client; anything else loads as a :class:`LocalLM` (None = the embedded default)."""
-    if model is not None and isinstance(model, LanguageModel):
-        return model
-    if isinstance(model, str) and model.startswith(("http://", "https://")):
-        from proxyspex.models.openai import OpenAICompatible
-
-        return OpenAICompatible(model, **kwargs)
-    if model is not None and not isinstance(model, (str, os.PathLike)):
-        raise TypeError(f"model must be a LanguageModel back-end, a path, a model name or None, "
-                        f"got {type(model).__name__}")
-    return LocalLM(model, **kwargs)
