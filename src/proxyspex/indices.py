@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from functools import cache
 from math import comb
 
-import numpy as np
 from scipy.special import bernoulli
 
+from ._validation import check_int
 from .interaction_values import INDICES, InteractionValues
 from .spectrum import Spectrum, superset_sum
 
@@ -68,8 +68,7 @@ def interaction_values(fourier: Spectrum, index: str, order: int | None = None,
 
 def check_order(name: str, order: int | None) -> int | None:
     """The interaction order to use for index ``name`` (its default when ``order`` is None)."""
-    if order is not None and (isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1):
-        raise ValueError(f"order must be a positive integer, got {order!r}")
+    order = check_int("order", order, min_value=1, allow_none=True)
     if name in ("shapley", "banzhaf"):
         if order not in (None, 1):
             raise ValueError(f"{name} values are first order; got order={order}")

@@ -12,13 +12,13 @@ Conventions (x_i = 1 keeps feature i):
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Iterable, Mapping
 from itertools import combinations
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._validation import check_int
 from .term_rows import canonical_terms, check_binary, rows_to_csr, sum_duplicate_rows, terms_to_support, transpose_rows
 
 BASES = ("fourier", "moebius")
@@ -41,8 +41,7 @@ class Spectrum:
     def __init__(self, n: int, support, values, basis: str = "fourier"):
         if basis not in BASES:
             raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
-        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0:
-            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        n = check_int("n", n, min_value=0)
         if not sp.issparse(support) and np.ndim(support) != 2:
             raise ValueError(f"support must be a 2-D (terms, n) matrix, got shape {np.shape(support)}")
         support = sp.csr_matrix(check_binary(support, "support"), dtype=bool)
@@ -158,8 +157,7 @@ class Spectrum:
 
     def top(self, k: int = 10, include_empty: bool = False) -> list[tuple[tuple[int, ...], float]]:
         """The ``k`` terms of largest magnitude, strongest first, as ``(term, value)`` pairs."""
-        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 0:
-            raise ValueError(f"k must be a non-negative integer, got {k!r}")
+        k = check_int("k", k, min_value=0)
         candidates = np.arange(len(self)) if include_empty else np.flatnonzero(self.degrees > 0)
         order = candidates[np.argsort(-np.abs(self.values[candidates]), kind="stable")][:k]
         terms = self.select(order).to_dict()  # canonical order; re-sort by strength below

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from proxyspex._validation import check_int, is_int
+
 
 @dataclass(frozen=True)
 class HeadLayout:
@@ -56,14 +58,13 @@ def head_layout(model: Any, layers: Sequence[int] | int | None = None) -> HeadLa
 def _check_layers(layers: Sequence[int] | int | None, n_layers: int) -> tuple[int, ...]:
     if layers is None:
         return tuple(range(n_layers))
-    if isinstance(layers, (int, np.integer)) and not isinstance(layers, bool):
+    if is_int(layers):
         layers = [int(layers)]
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
         raise TypeError(f"layers must be None, an int or a sequence of ints, got {layers!r}")
     chosen = []
     for layer in layers:
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-            raise TypeError(f"layers must hold ints, got {layer!r}")
+        check_int("layers[i]", layer, what="an integer layer index")
         if not -n_layers <= layer < n_layers:
             raise ValueError(f"layer {layer} is out of range for a model with {n_layers} layers")
         chosen.append(int(layer) % n_layers)
