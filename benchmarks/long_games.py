@@ -102,7 +102,8 @@ def cache_key(game) -> str:
 
 def open_queries(game, cache: QueryCache, *, progress: bool = False) -> Queries:
     """Queries on the shared cache under :func:`cache_key` (pass the same key to every explainer)."""
-    return Queries(game, game.n, key=f"{cache_key(game)}|n={game.n}", cache=cache, progress=progress, batch_size=QUERY_BATCH)
+    return Queries(game, game.n, key=f"{cache_key(game)}|n={game.n}", cache=cache, progress=progress,
+                   batch_size=QUERY_BATCH)
 
 
 def test_masks(n: int, n_test: int = N_TEST) -> np.ndarray:

@@ -77,7 +77,8 @@ def run(review: str, names: list[str], alphas: list[float], lm, cache: QueryCach
             row = {"review": review, "variant": name, "alpha": alpha, "budget": budget, "n": n,
                    "r2": r2_score(y_test, ours.predict(X_test)), "lasso_r2": r2_score(y_test, lasso.predict(X_test)),
                    "faithfulness": float(ours.faithfulness), "train_r2": in_sample_r2(ours, lookup, n, budget),
-                   "test_std": float(np.std(y_test)), "n_test": len(y_test), "seconds": round(time.perf_counter() - started, 1)}
+                   "test_std": float(np.std(y_test)), "n_test": len(y_test),
+                   "seconds": round(time.perf_counter() - started, 1)}
             rows.append(row)
             log(json.dumps(row))
     return rows

@@ -95,7 +95,8 @@ def render(results: dict[str, dict]) -> None:
         "Inputs: `benchmarks/inputs/long/` (written for this repository): reviews of 61–291 words (features = "
         "words and punctuation runs, Sentiment margin log p(positive) − log p(negative)) and QA contexts of 48 and "
         "64 one-sentence documents (RAG, the model's own greedy answer, features = documents). Held-out R² on "
-        "1000 uniform masks per input, queried once. Model: the embedded SmolLM2-135M-Instruct (bf16, CPU). "
+        "1000 uniform masks per input, queried once. Model: the embedded SmolLM2-135M-Instruct (dtype auto: fp32 "
+        "on this CPU). "
         f"Machine: {machine()} (shared with other jobs). Command(s): "
         + ", ".join(f"`python benchmarks/long_inputs.py {c}`" for c in commands) + ".",
         "",
