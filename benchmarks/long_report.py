@@ -63,6 +63,7 @@ def figure(results: dict[str, dict]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.ticker
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.0), squeeze=False)
@@ -72,6 +73,7 @@ def figure(results: dict[str, dict]) -> None:
             if pts:
                 ax.plot([p["inferences"] for p in pts], [p["r2"] for p in pts], style, label=LABELS[method], ms=5)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(f"{name} (n={record['n']})", fontsize=9)
         ax.set_xlabel("distinct inferences", fontsize=8)
         ax.set_ylim(min(-0.1, ax.get_ylim()[0]), 1.0)
