@@ -63,8 +63,8 @@ def figure(results: dict[str, dict]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.ticker
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.0), squeeze=False)
     for ax, (name, record) in zip(axes[0], results.items()):
