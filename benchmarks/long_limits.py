@@ -49,23 +49,24 @@ VARIANTS = {"margin": "words removed, log-odds margin", "prob": "words removed, 
             "logprob": "words removed, log p(' positive')", "unk": "words replaced by [UNK], log-odds margin"}
 
 
-def variant(name: str, review: str, lm, cache: QueryCache):
+def variant(name: str, review: str, lm, cache: QueryCache, n_test: int):
     """(value function, n, cache key or None, cached lookup, held-out X, held-out y) of one variant."""
     if name == "prob":
         margin = make_game(review, lm)
         f = probability_of(open_queries(margin, cache))
-        X = test_masks(margin.n)
+        X = test_masks(margin.n, n_test)
         return f, margin.n, None, f, X, f(X)
     game = {"margin": lambda: make_game(review, lm), "logprob": lambda: make_game(review, lm, scale="logprob"),
             "unk": lambda: make_game(review, lm, masking="placeholder", placeholder="[UNK]")}[name]()
-    X, y = held_out(game, cache)
+    X, y = held_out(game, cache, n_test)
     return game, game.n, cache_key(game), open_queries(game, cache), X, y
 
 
-def run(review: str, names: list[str], alphas: list[float], lm, cache: QueryCache, log) -> list[dict]:
+def run(review: str, names: list[str], alphas: list[float], lm, cache: QueryCache, log, n_test: int = 1000
+        ) -> list[dict]:
     rows = []
     for name in names:
-        f, n, key, lookup, X_test, y_test = variant(name, review, lm, cache)
+        f, n, key, lookup, X_test, y_test = variant(name, review, lm, cache, n_test)
         for alpha in alphas:
             budget, started = default_budget(n, alpha), time.perf_counter()
             options = {"n": n, "cache_key": key} if key else {"n": n}
@@ -76,7 +77,8 @@ def run(review: str, names: list[str], alphas: list[float], lm, cache: QueryCach
             row = {"review": review, "variant": name, "alpha": alpha, "budget": budget, "n": n,
                    "r2": r2_score(y_test, ours.predict(X_test)), "lasso_r2": r2_score(y_test, lasso.predict(X_test)),
                    "faithfulness": float(ours.faithfulness), "train_r2": in_sample_r2(ours, lookup, n, budget),
-                   "test_std": float(np.std(y_test)), "seconds": round(time.perf_counter() - started, 1)}
+                   "test_std": float(np.std(y_test)), "n_test": len(y_test),
+                   "seconds": round(time.perf_counter() - started, 1)}
             rows.append(row)
             log(json.dumps(row))
     return rows
@@ -90,12 +92,12 @@ def in_sample_r2(result, lookup, n: int, budget: int) -> float:
 
 def render(rows: list[dict]) -> None:
     head = ("| review | variant | α | masks | ProxySPEX held-out R² | in-sample R² | reported faithfulness | "
-            "LASSO R² | std of the value |")
-    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+            "LASSO R² | std of the value | held-out masks |")
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["review"], list(VARIANTS).index(r["variant"]), r["alpha"])):
         lines.append(f"| {r['review']} | {VARIANTS[r['variant']]} | {r['alpha']:g} | {r['budget']} | "
                      f"{r['r2']:.3f} | {r['train_r2']:.3f} | {r['faithfulness']:.3f} | {r['lasso_r2']:.3f} | "
-                     f"{r['test_std']:.3f} |")
+                     f"{r['test_std']:.3f} | {r.get('n_test', 1000)} |")
     body = ["## What limits faithfulness on a long review (issue 11 item 2)", "",
             (f"Command(s): `python benchmarks/long_limits.py ...` (see the script) · {machine()} · 1000 held-out "
              "uniform masks per variant · ProxySPEX and LASSO with random_state 0, so every variant of one "
@@ -109,6 +111,7 @@ def main() -> None:
     parser.add_argument("--variants", default="margin,prob")
     parser.add_argument("--alphas", default="1,2,4")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--n-test", type=int, default=1000, help="held-out masks (the first of the fixed 1000)")
     parser.add_argument("--render", action="store_true")
     args = parser.parse_args()
     rows = json.loads(OUT.read_text()) if OUT.exists() else []
@@ -121,7 +124,7 @@ def main() -> None:
         lm, cache = LocalLM(), QueryCache(CACHE)
         print(f"load {os.getloadavg()[0]:.1f}", flush=True)
         new = run(args.review, args.variants.split(","), [float(a) for a in args.alphas.split(",")], lm, cache,
-                  lambda line: print(line, flush=True))
+                  lambda line: print(line, flush=True), n_test=args.n_test)
         done = {(r["review"], r["variant"], r["alpha"]) for r in new}
         rows = [r for r in rows if (r["review"], r["variant"], r["alpha"]) not in done] + new
         OUT.write_text(json.dumps(rows, indent=1))

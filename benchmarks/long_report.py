@@ -64,6 +64,7 @@ def figure(results: dict[str, dict]) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.0), squeeze=False)
     for ax, (name, record) in zip(axes[0], results.items()):
@@ -72,6 +73,7 @@ def figure(results: dict[str, dict]) -> None:
             if pts:
                 ax.plot([p["inferences"] for p in pts], [p["r2"] for p in pts], style, label=LABELS[method], ms=5)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(f"{name} (n={record['n']})", fontsize=9)
         ax.set_xlabel("distinct inferences", fontsize=8)
         ax.set_ylim(min(-0.1, ax.get_ylim()[0]), 1.0)
@@ -95,7 +97,8 @@ def render(results: dict[str, dict]) -> None:
         "Inputs: `benchmarks/inputs/long/` (written for this repository): reviews of 61–291 words (features = "
         "words and punctuation runs, Sentiment margin log p(positive) − log p(negative)) and QA contexts of 48 and "
         "64 one-sentence documents (RAG, the model's own greedy answer, features = documents). Held-out R² on "
-        "1000 uniform masks per input, queried once. Model: the embedded SmolLM2-135M-Instruct (bf16, CPU). "
+        "1000 uniform masks per input, queried once. Model: the embedded SmolLM2-135M-Instruct (dtype auto: fp32 "
+        "on this CPU). "
         f"Machine: {machine()} (shared with other jobs). Command(s): "
         + ", ".join(f"`python benchmarks/long_inputs.py {c}`" for c in commands) + ".",
         "",
