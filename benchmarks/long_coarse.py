@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import machine, update_section
-from long_games import CACHE, RESULTS, cache_key, held_out, make_game
+from long_games import RESULTS, cache_key, held_out, make_game, open_model
 
 import proxyspex as px
 from proxyspex.cache import QueryCache
@@ -93,12 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = json.loads(OUT.read_text()) if OUT.exists() else []
     if not args.render:
-        import torch
-
-        from proxyspex.models import LocalLM
-
-        torch.set_num_threads(args.threads)
-        lm, cache = LocalLM(), QueryCache(CACHE)
+        lm, cache = open_model(args.threads)
         for name in args.inputs.split(","):
             new = run(name, [int(b) for b in args.budgets.split(",")], args.keep, lm, cache,
                       lambda line: print(line, flush=True))

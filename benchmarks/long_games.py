@@ -190,6 +190,17 @@ def adopt(name: str, lm, old_key: str, *, check: int = 4, tol: float = 0.25) -> 
     return len(rows)
 
 
+def open_model(threads: int):
+    """The embedded model on ``threads`` torch threads, and the benchmarks' shared query cache."""
+    import torch
+
+    from proxyspex.models import LocalLM
+
+    torch.set_num_threads(threads)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    return LocalLM(), QueryCache(CACHE)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Write the offline datasets of the long inputs.")
     parser.add_argument("--datasets", default="review_80,qa_48", help="comma-separated input names")
@@ -199,13 +210,7 @@ def main() -> None:
     parser.add_argument("--adopt", default=None, metavar="KEY",
                         help="only copy the values cached under KEY to the stable key (see adopt)")
     args = parser.parse_args()
-    import torch
-
-    from proxyspex.models import LocalLM
-
-    torch.set_num_threads(args.threads)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    lm, cache = LocalLM(), QueryCache(CACHE)
+    lm, cache = open_model(args.threads)
     if args.adopt:
         print(f"adopted {adopt(args.datasets.split(',')[0], lm, args.adopt)} values", flush=True)
         return

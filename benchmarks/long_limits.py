@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import machine, update_section
 from long_games import (
-    CACHE,
     RESULTS,
     cache_key,
     held_out,
     make_game,
+    open_model,
     open_queries,
     probability_of,
     test_masks,
@@ -116,12 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = json.loads(OUT.read_text()) if OUT.exists() else []
     if not args.render:
-        import torch
-
-        from proxyspex.models import LocalLM
-
-        torch.set_num_threads(args.threads)
-        lm, cache = LocalLM(), QueryCache(CACHE)
+        lm, cache = open_model(args.threads)
         print(f"load {os.getloadavg()[0]:.1f}", flush=True)
         new = run(args.review, args.variants.split(","), [float(a) for a in args.alphas.split(",")], lm, cache,
                   lambda line: print(line, flush=True), n_test=args.n_test)
