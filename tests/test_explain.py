@@ -139,9 +139,11 @@ def test_adaptive_rounds_report_intervals_and_stop_on_a_plateau():
     cap = px.estimator.default_budget(64, px.estimator.ADAPTIVE_CAP_ALPHA)
     assert result.details["stopped"] == "plateau" and result.n_queries <= cap / 2
     assert all(r["r2_low"] < r["r2"] < r["r2_high"] <= 1 for r in rounds)
-    assert [r["n_masks"] for r in rounds] == [384, 768, 1536] and sum(r["n_paid"] for r in rounds) == 1536
-    # 0.44 -> 0.44 is within the noise, but the interval (half-width > 0.05) was too wide to call a plateau
-    assert rounds[1]["r2_high"] - rounds[1]["r2_low"] > 0.1 >= rounds[2]["r2_high"] - rounds[2]["r2_low"]
+    assert [r["n_masks"] for r in rounds] == [384 * 2 ** k for k in range(len(rounds))] and len(rounds) >= 2
+    assert sum(r["n_paid"] for r in rounds) == result.n_queries == rounds[-1]["n_masks"]
+    # a plateau is called only on a gain within the noise AND an interval precise enough (half-width <= 0.05)
+    assert rounds[-1]["r2"] - rounds[-2]["r2"] <= max(0.01, (rounds[-1]["r2_high"] - rounds[-1]["r2_low"]) / 2)
+    assert rounds[-1]["r2_high"] - rounds[-1]["r2_low"] <= 0.1
     assert game.r2(result.spectrum) > 0.7  # the clean function is still found
 
 
@@ -180,9 +182,10 @@ def test_r2_interval_narrows_with_more_masks_and_is_empty_for_an_exact_fit():
 
 def test_progress_bar_covers_the_whole_explanation(capsys):
     game = px.games.SyntheticGame(64, noise=1.0, random_state=1)
-    px.explain(game, random_state=0, cache=False, progress=True)
+    result = px.explain(game, random_state=0, cache=False, progress=True)
     err = capsys.readouterr().err
-    assert "explaining" in err and "1536/1536" in err and "r2=" in err  # the bar ends where the rounds stopped
+    done = f"{result.n_queries}/{result.n_queries}"  # the bar ends where the rounds stopped, below the cap
+    assert "explaining" in err and done in err and "r2=" in err and len(result.details["rounds"]) >= 2
 
 
 def test_exact_path_honours_max_order():
