@@ -265,3 +265,16 @@ def test_anchor_values_come_from_the_cache(tmp_path):
     full, empty = anchor_values(game, result, cache=cache)
     assert game.calls == paid  # the explanation paid for both anchors already
     np.testing.assert_allclose([full, empty], game(np.array([np.ones(20, bool), np.zeros(20, bool)])), atol=1e-9)
+
+
+def test_chat_template_server_is_passed_through_without_reading_a_file():
+    from proxyspex.cli import build_parser
+    from proxyspex.cli_commands import check_args
+
+    args = build_parser().parse_args(["explain", "--task", "rag", "--question", "Q?", "--docs", __file__,
+                                      "--model", "http://127.0.0.1:9/v1", "--chat-template", "server"])
+    assert check_args(args)["chat_template"] == "server"  # no file called 'server' is read
+    args = build_parser().parse_args(["explain", "--task", "rag", "--question", "Q?", "--docs", __file__,
+                                      "--chat-template", "server"])
+    with pytest.raises(ValueError, match="--chat-template needs --model set to a server URL"):
+        check_args(args)

@@ -54,9 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "or an OpenAI-compatible server URL such as http://localhost:8000/v1")
     explain.add_argument("--api-model", default=None,
                          help="model name on the --model server (default: the one it lists); key from $OPENAI_API_KEY")
-    explain.add_argument("--chat-template", default=None, metavar="FILE",
+    explain.add_argument("--chat-template", default=None, metavar="FILE|server",
                          help="Jinja chat template for prompts sent to a --model server (rag), as in the model's "
-                              "tokenizer_config.json")
+                              "tokenizer_config.json; 'server' has the server apply its own (vLLM's /tokenize)")
     _common(explain)
     explain.add_argument("--save", default=None, metavar="JSON", help="save the explanation (reload: proxyspex show)")
     demo = sub.add_parser("demo", help="explain the seed's example end to end")

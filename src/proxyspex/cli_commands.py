@@ -60,7 +60,9 @@ def _check_task(args: argparse.Namespace) -> dict:
                         ("--chat-template", getattr(args, "chat_template", None))):
         if value and not url:
             raise ValueError(f"{flag} needs --model set to a server URL (http:// or https://)")
-    if getattr(args, "chat_template", None):
+    if getattr(args, "chat_template", None) == "server":  # the server renders its own template (vLLM /tokenize)
+        inputs["chat_template"] = "server"
+    elif getattr(args, "chat_template", None):
         inputs["chat_template"] = read_text_file(args.chat_template, name="--chat-template")
     if args.coarse_to_fine and task not in LEVELS:
         raise ValueError(f"--coarse-to-fine applies to --task sentiment or rag, not {task}")
