@@ -34,15 +34,16 @@ $(VLLM_VENV)/.vllm:
 vllm-venv: $(VLLM_VENV)/.vllm
 
 vllm-test: $(VENV)/.llm $(VLLM_VENV)/.vllm
-	$(PY) -m pytest -q tests/test_vllm.py
+	$(PY) -m pytest -q -m vllm tests/test_vllm.py
 
 install: $(VENV)/.llm
 
 demo: $(VENV)/.llm
 	$(VENV)/bin/proxyspex demo --out report.html
 
+# The suite without the real-vLLM tests (they start a server: `make vllm-test`, which CI also runs).
 test: $(VENV)/.llm
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not vllm"
 
 lint: $(VENV)/.core
 	$(PY) -m ruff check src tests benchmarks

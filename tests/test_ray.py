@@ -84,7 +84,7 @@ def test_ray_caches_every_batch_before_a_failure_and_keeps_its_actors(ray_cluste
     queries = Queries(game, 12, key="g", cache=cache, batch_size=2, executor=RayExecutor(num_actors=1))
     X = sample_masks(12, 300, np.random.default_rng(0))
     try:
-        with pytest.raises(ValueFunctionError, match="out of memory.*cached before the failure"):
+        with pytest.raises(ValueFunctionError, match="out of memory.*outputs of this call were cached"):
             queries(X)
         saved = QueryCache(cache).count()
         assert 0 < saved < 300 and queries.n_paid == saved
