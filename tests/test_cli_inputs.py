@@ -28,27 +28,15 @@ def test_a_plain_document_starting_with_a_brace_stays_text(tmp_path):
     assert read_documents(mixed) == ['{"text": "looks like JSON"}', "but this line is text"]
 
 
-def test_jsonl_without_text_names_the_file_and_line(tmp_path):
-    path = docs_file(tmp_path, '{"text": "A."}\n\n{"body": "B."}\n', "d.jsonl")
-    with pytest.raises(ValueError, match=re.escape(f"--docs {path}:3: no 'text' field (keys: body)")):
-        read_documents(path)
-
-
-def test_a_null_text_is_an_error_not_none(tmp_path):
-    path = docs_file(tmp_path, '{"text": "A."}\n{"text": null}\n')
-    with pytest.raises(ValueError, match=re.escape(f"{path}:2: 'text' must be a non-empty string, got null")):
-        read_documents(path)
-
-
-def test_broken_json_in_a_jsonl_file(tmp_path):
-    path = docs_file(tmp_path, '{"text": "A."}\n{"text": "B.\n', "d.jsonl")
-    with pytest.raises(ValueError, match=re.escape(f"{path}:2: not valid JSON")):
-        read_documents(path)
-
-
-def test_a_lone_surrogate_is_named(tmp_path):
-    path = docs_file(tmp_path, '{"text": "A."}\n{"text": "bad \\ud800 text"}\n')
-    with pytest.raises(ValueError, match=re.escape(f"{path}:2 contains a lone surrogate U+D800 at character 5")):
+@pytest.mark.parametrize("text, name, message", [
+    ('{"text": "A."}\n\n{"body": "B."}\n', "d.jsonl", ":3: no 'text' field (keys: body)"),  # no text field
+    ('{"text": "A."}\n{"text": null}\n', "d.txt", ":2: 'text' must be a non-empty string, got null"),  # not "None"
+    ('{"text": "A."}\n{"text": "B.\n', "d.jsonl", ":2: not valid JSON"),
+    ('{"text": "A."}\n{"text": "bad \\ud800 text"}\n', "d.txt", ":2 contains a lone surrogate U+D800 at character 5"),
+])
+def test_bad_docs_lines_name_the_file_and_line(tmp_path, text, name, message):
+    path = docs_file(tmp_path, text, name)
+    with pytest.raises(ValueError, match=re.escape(f"--docs {path}{message}")):
         read_documents(path)
 
 
