@@ -5,6 +5,10 @@ Every round's masks are those ProxySPEX itself draws (anchors, then n log2 n, do
 10 n log2 n cap), queried once through the cache, so both rules read the same R^2 sequence.
 
     PYTHONPATH=src python benchmarks/adaptive_stopping.py [--texts N] [--cache PATH]
+    PYTHONPATH=src python benchmarks/adaptive_stopping.py --dataset benchmarks/results/long_review_80.npz
+
+``--dataset`` replays the doubling rounds on an offline long dataset (long_games.py: nested prefixes
+of its training masks, up to the cap or the masks it holds) and adds each round's held-out R².
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from proxyspex.adaptive import Round, StoppingRule, r2_interval
 from proxyspex.estimator import ADAPTIVE_CAP_ALPHA
 from proxyspex.explainer import anchor_masks, draw_seed
 from proxyspex.masks import default_budget, sample_masks
+from proxyspex.metrics import r2_score
 from proxyspex.proxy import default_configs, fit_proxy
 from proxyspex.query import Queries
 
@@ -43,12 +48,41 @@ def rounds_to_cap(game, *, cache, random_state: int = 0) -> list[Round]:
         tock = time.perf_counter()
         fit = fit_proxy(X, y, configs=configs, random_state=draw_seed(rng))
         configs = [fit.tree_config]
-        low, high = r2_interval(fit.faithfulness, y - fit.spectrum.predict(X))
+        low, high = interval(fit, X, y)
         rounds.append(Round(len(X), fit.faithfulness, low, high, queries.n_paid - paid, tock - tick,
                             time.perf_counter() - tock))
         if len(X) >= cap:
             return rounds
         X = np.vstack([X, sample_masks(n, min(2 * len(X), cap) - len(X), rng, exclude=X)])
+
+
+def interval(fit, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The interval ProxySPEX reports: the proxy's bootstrap interval, else one from the residuals."""
+    low, high = fit.faithfulness_interval
+    if np.isfinite(low) and np.isfinite(high):
+        return float(low), float(high)
+    return r2_interval(fit.faithfulness, y - fit.spectrum.predict(X))
+
+
+def rounds_on_dataset(path: str) -> tuple[list[Round], list[float]]:
+    """The doubling rounds replayed on nested prefixes of an offline dataset, and each round's held-out R^2."""
+    data = np.load(path)
+    X_all, y_all, X_test, y_test = data["X_train"], data["y_train"], data["X_test"], data["y_test"]
+    n = X_all.shape[1]
+    cap = min(default_budget(n, ADAPTIVE_CAP_ALPHA), len(X_all))
+    size, rounds, held_out, configs = min(default_budget(n), cap), [], [], default_configs(3)
+    while True:
+        X, y = X_all[:size], y_all[:size]
+        tock = time.perf_counter()
+        fit = fit_proxy(X, y, configs=configs, random_state=0)
+        configs = [fit.tree_config]
+        low, high = interval(fit, X, y)
+        rounds.append(Round(size, fit.faithfulness, low, high, size - (rounds[-1].n_masks if rounds else 0), 0.0,
+                            time.perf_counter() - tock))
+        held_out.append(r2_score(y_test, fit.spectrum.predict(X_test)))
+        if size >= cap:
+            return rounds, held_out
+        size = min(2 * size, cap)
 
 
 def old_stop(rounds: list[Round], tol: float = 0.01, target: float = 0.99) -> int:
@@ -73,7 +107,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=len(TEXTS))
     parser.add_argument("--cache", default=None)
+    parser.add_argument("--dataset", default=None, help="an offline long dataset (.npz) to replay instead")
     args = parser.parse_args()
+    if args.dataset:
+        rounds, held_out = rounds_on_dataset(args.dataset)
+        new, reason = new_stop(rounds)
+        print("| round | masks | estimate [interval] | held-out R² |\n|---|---|---|---|")
+        for k, (r, truth) in enumerate(zip(rounds, held_out), start=1):
+            stop = f" ← stops here ({reason})" if k == new else ""
+            print(f"| {k} | {r.n_masks} | {r.r2:.3f} [{r.r2_low:.3f}, {r.r2_high:.3f}] | {truth:.3f}{stop} |")
+        return
     print("| n | cap | R² by round | old rule: masks (R²) | new rule: masks (R²), reason |")
     print("|---|---|---|---|---|")
     for text in TEXTS[: args.texts]:

@@ -95,8 +95,10 @@ def main() -> None:
     parser.add_argument("--spex-orders", default="3,5")
     parser.add_argument("--spex-steps", type=int, default=2, help="SPEX budgets tried: b = 3, 4, ...")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared machine)")
+    parser.add_argument("--cache", default=str(CACHE), help="the query cache (a fresh file times a cold run)")
     parser.add_argument("--render", action="store_true", help="only rewrite BENCHMARKS.md and the figure")
     args = parser.parse_args()
+    started = time.perf_counter()
     if not args.render:
         import torch
 
@@ -107,14 +109,18 @@ def main() -> None:
         orders, steps = [int(t) for t in args.spex_orders.split(",") if t], args.spex_steps
         if args.quick:
             inputs, alphas, orders, steps = (list(QUICK[k]) if k != "spex_steps" else QUICK[k] for k in QUICK)
-        started, lm, cache = time.perf_counter(), LocalLM(), QueryCache(CACHE)
+        started, lm, cache = time.perf_counter(), LocalLM(), QueryCache(args.cache)
         load = os.getloadavg()[0]
         for name in inputs:
             record = run_input(name, lm, cache, alphas=alphas, spex_orders=orders, spex_steps=steps,
                                log=lambda line: print(line, flush=True))
             record.update(load_start=load, load_end=os.getloadavg()[0], command=" ".join(sys.argv[1:]))
             save_result(record)
-        print(f"total {time.perf_counter() - started:.0f} s, load {load:.1f} -> {os.getloadavg()[0]:.1f}")
+        total = time.perf_counter() - started
+        print(f"total {total:.0f} s (model loading included), load {load:.1f} -> {os.getloadavg()[0]:.1f}")
+        if args.quick:
+            (RESULTS / "long_quick_time.json").write_text(json.dumps(
+                {"seconds": round(total), "cache": args.cache, "load_start": load, "load_end": os.getloadavg()[0]}))
     from long_report import render
 
     render(load_results())

@@ -12,24 +12,29 @@ FIGURE = Path(__file__).resolve().parent / "figures" / "long_r2.png"
 LABELS = {"proxyspex": "ProxySPEX", "lasso": "LASSO", "spex_t3": "SPEX t=3", "spex_t5": "SPEX t=5"}
 
 
+def inferences_for(points: list[dict], target: float, key: str = "inferences") -> tuple[float, str]:
+    """Inferences a method's ``points`` (``key``, ``"r2"``) need for R^2 ``target``, log-linear between
+    measured budgets, and the bound: "at most" (already at the smallest), "about", or "more than"."""
+    points = sorted(points, key=lambda p: p[key])
+    if points[0]["r2"] >= target:
+        return points[0][key], "at most"
+    for low, high in pairwise(points):
+        if high["r2"] >= target:
+            share = (target - low["r2"]) / (high["r2"] - low["r2"])
+            return round(math.exp(math.log(low[key]) + share * math.log(high[key] / low[key]))), "about"
+    return points[-1][key], "more than"
+
+
 def match_spex(points: list[dict]) -> dict | None:
-    """Inferences ProxySPEX needs for SPEX's best R^2 (log-linear between measured budgets)."""
+    """Inferences ProxySPEX needs for SPEX's best R^2, and the ratio SPEX masks / ProxySPEX masks."""
     spex = [p for p in points if p["method"].startswith("spex")]
-    ours = sorted((p for p in points if p["method"] == "proxyspex"), key=lambda p: p["inferences"])
+    ours = [p for p in points if p["method"] == "proxyspex"]
     if not spex or not ours:
         return None
     best = max(spex, key=lambda p: p["r2"])
-    out = {"spex": best, "target": best["r2"]}
-    if ours[0]["r2"] >= best["r2"]:
-        return {**out, "needed": ours[0]["inferences"], "bound": "at most", "ratio": best["inferences"] /
-                ours[0]["inferences"]}
-    for low, high in pairwise(ours):
-        if high["r2"] >= best["r2"]:
-            share = (best["r2"] - low["r2"]) / (high["r2"] - low["r2"])
-            needed = math.exp(math.log(low["inferences"]) + share * math.log(high["inferences"] / low["inferences"]))
-            return {**out, "needed": round(needed), "bound": "about", "ratio": best["inferences"] / needed}
-    return {**out, "needed": ours[-1]["inferences"], "bound": "more than", "ratio": best["inferences"] /
-            ours[-1]["inferences"]}
+    needed, bound = inferences_for(ours, best["r2"])
+    return {"spex": best, "target": best["r2"], "needed": needed, "bound": bound,
+            "ratio": best["inferences"] / needed}
 
 
 def budget_table(results: dict[str, dict]) -> list[str]:
