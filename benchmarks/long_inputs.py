@@ -49,15 +49,21 @@ def run_input(name: str, lm, cache: QueryCache, *, alphas, spex_orders, spex_ste
               "points": [], "answer": getattr(game, "answer", None)}
 
     def add(method: str, result, budget: int, extra: dict | None = None) -> None:
-        point = {"method": method, "budget": budget, "inferences": int(result.n_queries),
+        point = {"method": method, "budget": budget, "inferences": int(result.n_queries), "paid": int(result.n_paid),
+                 "explain_seconds": round(result.explain_seconds, 1),
                  "r2": r2_score(y_test, result.predict(X_test)), "faithfulness": float(result.faithfulness),
                  "seconds": round(time.perf_counter() - started, 1), **(extra or {})}
         record["points"].append(point)
         log(f"{name} {method:10s} B={budget:5d} inferences={point['inferences']:5d} R2={point['r2']:+.3f} "
-            f"faithfulness={point['faithfulness']:+.3f} t={point['seconds']}s")
+            f"faithfulness={point['faithfulness']:+.3f} paid={point['paid']} in {point['explain_seconds']}s "
+            f"t={point['seconds']}s")
 
     def explain(estimator):
-        return estimator.explain(game, cache_key=key)
+        """The explanation, with the wall time of the call (model queries, cache and fit) attached."""
+        tick = time.perf_counter()
+        result = estimator.explain(game, cache_key=key)
+        result.explain_seconds = time.perf_counter() - tick
+        return result
 
     for alpha in alphas:
         budget = default_budget(game.n, alpha)

@@ -15,7 +15,7 @@ from .cli import LEVELS, UNITS
 from .estimator import ProxySPEX, check_budget, resolve_game
 from .indices import normalize_index
 from .query import Queries
-from .report.describe import describe_game
+from .report.describe import header_fields
 from .report.text import format_description, format_summary, unit_labels
 from .textfiles import check_size, check_unicode, read_documents, read_text_file
 
@@ -186,7 +186,7 @@ def explain_command(args: argparse.Namespace, inputs: dict) -> int:
     start = time.perf_counter()
     cache = False if args.no_cache else None
     game = make_game(args, inputs)
-    about = describe_game(game, task=args.task)
+    about = header_fields(game, task=args.task)
     print(format_description(about))  # what is explained, the answer included, before paying for it
     if args.coarse_to_fine:
         result = _coarse_to_fine_function()(game, levels=LEVELS[args.task], keep=args.keep or DEFAULT_KEEP,
@@ -194,7 +194,7 @@ def explain_command(args: argparse.Namespace, inputs: dict) -> int:
     else:
         result = ProxySPEX(budget=args.budget, random_state=args.seed, cache=cache, progress=True).explain(game)
     elapsed = time.perf_counter() - start
-    about = describe_game(game, task=args.task, values=anchor_values(game, result, cache=cache))
+    about = header_fields(game, task=args.task, values=anchor_values(game, result, cache=cache))
     result.details["description"] = about
     print(f"value, full input: {about['value, full input']}; empty input: {about['value, empty input']}")
     print(f"explained {game!r} in {elapsed:.1f} s (model loading included)")

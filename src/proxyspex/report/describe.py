@@ -43,8 +43,11 @@ def value_phrase(game, value: float) -> str:
     return f"{value:+.4g}"
 
 
-def describe_game(game, *, task: str | None = None, values: tuple[float, float] | None = None) -> dict[str, str]:
-    """``{label: text}`` for the report's header; ``values`` = the model's value on the full and empty input."""
+def header_fields(game, *, task: str | None = None, values: tuple[float, float] | None = None) -> dict[str, str]:
+    """``{label: text}`` for the report's header; ``values`` = the model's value on the full and empty input.
+
+    Both this and :func:`proxyspex.explanation.describe_game` (the JSON record saved with a result)
+    start from the game's ``describe()`` hook where it has one; this one adds readable labels."""
     hook = getattr(game, "describe", None)
     about = {str(k): str(v) for k, v in hook().items()} if callable(hook) else {}
     fallback = {"task": task or type(game).__name__}
