@@ -52,16 +52,18 @@ def distinct_fine_masks(result) -> int:
     return int(sum(s["n_queries"] - s["n_reused"] for s in stages))
 
 
-def run(name: str, budgets: list[int], keep: int, lm, cache: QueryCache, log) -> list[dict]:
+def run(name: str, budgets: list[int], keep: int, lm, cache: QueryCache, log, split: str = "auto") -> list[dict]:
     game = make_game(name, lm)
     key, (X_test, y_test) = cache_key(game), held_out(game, cache)
     rows = []
     for budget in budgets:
         started = time.perf_counter()
         flat = px.ProxySPEX(budget=budget, random_state=0, cache=cache, progress=False).explain(game, cache_key=key)
-        c2f = px.explain_coarse_to_fine(game, levels=("sentence", "word"), keep=keep, budget=budget, random_state=0,
+        levels = budget if split == "auto" else [budget // 2, budget - budget // 2]  # auto: by each level's n log n
+        c2f = px.explain_coarse_to_fine(game, levels=("sentence", "word"), keep=keep, budget=levels, random_state=0,
                                         cache=cache, cache_key=key, progress=False)
-        row = {"input": name, "n": game.n, "budget": budget, "keep": keep,
+        row = {"input": name, "n": game.n, "budget": budget, "keep": keep, "budget_split": split,
+               "level_masks": [s["n_paid"] for s in c2f.details["stages"]],
                "flat_inferences": int(flat.n_queries), "flat_r2": r2_score(y_test, flat.predict(X_test)),
                "c2f_inferences": distinct_fine_masks(c2f), "c2f_r2": r2_score(y_test, predict_fine(c2f, X_test)),
                "c2f_features": c2f.n, "split": c2f.details["stages"][0]["split"],
@@ -72,14 +74,16 @@ def run(name: str, budgets: list[int], keep: int, lm, cache: QueryCache, log) ->
 
 
 def render(rows: list[dict]) -> None:
-    lines = ["| input | n words | budget | flat: masks, R² | coarse-to-fine: masks, R², features | sentences split | "
-             "flat masks for the coarse-to-fine R² | ratio |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| input | n words | budget | flat: masks, R² | coarse-to-fine: split, masks per level, R², features | "
+             "sentences split | flat masks for the coarse-to-fine R² | ratio |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        flat = [{"inferences": x["flat_inferences"], "r2": x["flat_r2"]} for x in rows if x["input"] == r["input"]]
+        flat = [{"inferences": x["flat_inferences"], "r2": x["flat_r2"]} for x in rows if x["input"] == r["input"]
+                and x.get("budget_split") == r.get("budget_split")]
         needed, bound = inferences_for(flat, r["c2f_r2"])
         mark = {"at most": "<", "more than": ">"}.get(bound, "")
         ratio = f"{mark}{needed / r['c2f_inferences']:.1f}x"
         lines.append(f"| {r['input']} | {r['n']} | {r['budget']} | {r['flat_inferences']}, {r['flat_r2']:.3f} | "
+                     f"{r.get('budget_split', 'even')}, {' + '.join(map(str, r.get('level_masks', [])))} = "
                      f"{r['c2f_inferences']}, {r['c2f_r2']:.3f}, {r['c2f_features']} | {', '.join(r['split'])} | "
                      f"{bound} {needed} | {ratio} |")
     body = ["## Coarse-to-fine against flat words (issue 11)", "",
@@ -96,6 +100,8 @@ def main() -> None:
     parser.add_argument("--inputs", default="review_150,review_256")
     parser.add_argument("--budgets", default="300,600,1200")
     parser.add_argument("--keep", type=int, default=3)
+    parser.add_argument("--split", default="auto", choices=("auto", "even"),
+                        help="the total budget between levels: by each level's n log2 n (the library's) or halves")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--render", action="store_true")
     args = parser.parse_args()
@@ -104,9 +110,10 @@ def main() -> None:
         lm, cache = open_model(args.threads)
         for name in args.inputs.split(","):
             new = run(name, [int(b) for b in args.budgets.split(",")], args.keep, lm, cache,
-                      lambda line: print(line, flush=True))
-            rows = [r for r in rows if (r["input"], r["budget"], r["keep"]) not in
-                    {(x["input"], x["budget"], x["keep"]) for x in new}] + new
+                      lambda line: print(line, flush=True), split=args.split)
+            done = {(x["input"], x["budget"], x["keep"], x["budget_split"]) for x in new}
+            rows = [r for r in rows if (r["input"], r["budget"], r["keep"], r.get("budget_split", "even")) not in done]
+            rows += new
             OUT.write_text(json.dumps(rows, indent=1))
     render(rows)
 

@@ -59,8 +59,9 @@ def test_sampled_levels_reuse_the_coarse_masks_and_a_rerun_pays_nothing(tmp_path
     cache = tmp_path / "c2f.sqlite"
     first = px.explain_coarse_to_fine(game, keep=1, budget=200, random_state=0, cache=cache)
     stages = first.details["stages"]
-    assert stages[1]["n_reused"] == stages[0]["n_queries"] == 100  # every coarse mask joins level 2 for free
-    assert stages[1]["n_paid"] == 100 and first.n_paid == game.n_distinct() == 200 == first.n_queries
+    # 200 masks shared by n·log2 n: 8 groups (24) and 8 - 1 + 4 = 11 expected features (38.05): 77 and 123
+    assert stages[1]["n_reused"] == stages[0]["n_queries"] == 77  # every coarse mask joins level 2 for free
+    assert stages[1]["n_paid"] == 123 and first.n_paid == game.n_distinct() == 200 == first.n_queries
     assert first.details["groups"][1:5] == [[4], [5], [6], [7]]
     assert first.faithfulness > 0.95
     again = px.explain_coarse_to_fine(CountingGame(32, groups), keep=1, budget=200, random_state=0, cache=cache)
@@ -172,3 +173,23 @@ def test_adaptive_levels_pay_each_mask_once():
     assert second["n_reused"] == first["n_queries"] and second["n_paid"] == result.n_queries - first["n_queries"]
     assert result.n_paid == game.n_distinct() == result.n_queries
     assert result.top(1, index="moebius")[0] == (("w4", "w5"), pytest.approx(3.0, abs=0.05))
+
+
+@pytest.mark.parametrize("sizes, keep, total", [((12, 150), 3, 661), ((8, 32), 1, 200), ((2, 4, 16), 1, 48),
+                                                ((40, 41), 3, 32)])
+def test_a_total_budget_is_shared_by_each_levels_n_log_n(sizes, keep, total):
+    from proxyspex.coarse_to_fine import _level_budgets, expected_features
+    from proxyspex.masks import MIN_BUDGET
+
+    budgets = _level_budgets(total, sizes, keep)
+    expected = expected_features(sizes, keep)
+    assert sum(budgets) == total and min(budgets) >= MIN_BUDGET
+    assert expected[0] == sizes[0] and all(a <= b for a, b in zip(expected, expected[1:]))
+    weights = [n * np.log2(max(n, 2)) for n in expected]
+    free = [b for b in budgets[:-1] if b > MIN_BUDGET]  # a level not held at the minimum gets its share
+    for b, w in zip(budgets[:-1], weights):
+        if b in free:
+            assert abs(b - total * w / sum(weights)) < 1
+    if sizes == (12, 150):  # 12 sentences, then 9 + 3 * 12.5 words: ~14% of the masks go to the sentences
+        assert expected == [12, 46] and budgets == [95, 566]
+

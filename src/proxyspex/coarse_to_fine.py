@@ -16,7 +16,9 @@ too (a whole group's units are all kept or all dropped), so they join its first 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -59,8 +61,8 @@ def explain_coarse_to_fine(game, *, levels: Sequence[str] = ("sentence", "word")
 
     ``levels`` runs coarse to fine; the last is the game's own unit. The groups of a coarser
     level come from ``groups[level]`` (lists of fine feature indices that partition them) or
-    from ``game.feature_groups(level)``. ``budget`` is the number of new masks in all (split
-    evenly between levels), one budget per level, or ``None`` for adaptive rounds at every
+    from ``game.feature_groups(level)``. ``budget`` is the number of new masks in all (shared
+    in proportion to each level's expected n·log2 n), one budget per level, or ``None`` for adaptive rounds at every
     level. ``params`` go to :class:`ProxySPEX`. The result names its features at mixed levels
     ("sentence 3", "never", "fails"); ``details`` records ``levels``, ``groups`` (the fine
     units of each feature), ``feature_levels`` and ``stages`` (one summary per level).
@@ -68,9 +70,9 @@ def explain_coarse_to_fine(game, *, levels: Sequence[str] = ("sentence", "word")
     n, _ = check_game(game, n, feature_names)
     levels = _check_levels(levels)
     keep = check_int("keep", keep, min_value=1)
-    budgets = _level_budgets(budget, len(levels))
     partitions = [_partition(level, groups, game, n) for level in levels[:-1]]
     partitions.append([[j] for j in range(n)])
+    budgets = _level_budgets(budget, [len(p) for p in partitions], keep)
     estimators = [ProxySPEX(budget=b, **params) for b in budgets]
     for estimator in estimators:  # before the cache opens; a level has at least as many features as the first
         estimator.check(len(partitions[0]))
@@ -163,19 +165,35 @@ def _check_levels(levels) -> tuple[str, ...]:
     return tuple(levels)
 
 
-def _level_budgets(budget, n_levels: int) -> list[int | None]:
-    """One budget per level: ``None`` for all, a total split evenly, or the given list."""
+def _level_budgets(budget, sizes: Sequence[int], keep: int) -> list[int | None]:
+    """One budget per level: ``None`` for all, the given list, or a total shared in proportion to
+    each level's n·log2 n (the shape of the default budget), n being the features the level is
+    expected to have: a coarse level of 10 sentences needs far fewer masks than the words after it."""
+    n_levels = len(sizes)
     if budget is None:
         return [None] * n_levels
     if is_int(budget):
         total = check_int("budget", budget, min_value=MIN_BUDGET * n_levels,
                           what=f"an integer number of masks, at least {MIN_BUDGET} per level")
-        return [total // n_levels] * (n_levels - 1) + [total - (n_levels - 1) * (total // n_levels)]
+        weights = [n * math.log2(max(n, 2)) for n in expected_features(sizes, keep)]
+        shares = [max(MIN_BUDGET, int(total * w / sum(weights))) for w in weights[:-1]]
+        shares = [min(share, total - MIN_BUDGET * (n_levels - 1)) for share in shares]
+        return shares + [total - sum(shares)]
     if isinstance(budget, str) or not isinstance(budget, Sequence):
         raise TypeError(f"budget must be None, an integer or one budget per level, got {budget!r}")
     if len(budget) != n_levels:
         raise ValueError(f"budget has {len(budget)} entries but there are {n_levels} levels")
     return [check_int("budget", b, allow_none=True, what="None or an integer number of masks") for b in budget]
+
+
+def expected_features(sizes: Sequence[int], keep: int) -> list[int]:
+    """Features each level is expected to have: level 0 has its groups; each next level splits ``keep``
+    of them into (on average) ``sizes[l + 1] / sizes[l]`` units each."""
+    expected = [sizes[0]]
+    for coarse, fine in pairwise(sizes):
+        split = min(keep, expected[-1])
+        expected.append(max(1, round(expected[-1] - split + split * fine / coarse)))
+    return expected
 
 
 def _partition(level: str, groups, game, n: int) -> list[list[int]]:
