@@ -77,8 +77,8 @@ def render(rows: list[dict]) -> None:
     lines = ["| input | n words | budget | flat: masks, R² | coarse-to-fine: split, masks per level, R², features | "
              "sentences split | flat masks for the coarse-to-fine R² | ratio |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        flat = [{"inferences": x["flat_inferences"], "r2": x["flat_r2"]} for x in rows if x["input"] == r["input"]
-                and x.get("budget_split") == r.get("budget_split")]
+        flat = list({x["flat_inferences"]: {"inferences": x["flat_inferences"], "r2": x["flat_r2"]}
+                     for x in rows if x["input"] == r["input"]}.values())  # the flat curve, one point per budget
         needed, bound = inferences_for(flat, r["c2f_r2"])
         mark = {"at most": "<", "more than": ">"}.get(bound, "")
         ratio = f"{mark}{needed / r['c2f_inferences']:.1f}x"
