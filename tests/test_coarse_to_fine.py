@@ -176,7 +176,7 @@ def test_adaptive_levels_pay_each_mask_once():
 
 
 @pytest.mark.parametrize("sizes, keep, total", [((12, 150), 3, 661), ((8, 32), 1, 200), ((2, 4, 16), 1, 48),
-                                                ((40, 41), 3, 32)])
+                                                ((2, 64, 300), 2, 48), ((40, 41), 3, 32)])
 def test_a_total_budget_is_shared_by_each_levels_n_log_n(sizes, keep, total):
     from proxyspex.coarse_to_fine import _level_budgets, expected_features
     from proxyspex.masks import MIN_BUDGET

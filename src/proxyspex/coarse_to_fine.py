@@ -61,11 +61,12 @@ def explain_coarse_to_fine(game, *, levels: Sequence[str] = ("sentence", "word")
 
     ``levels`` runs coarse to fine; the last is the game's own unit. The groups of a coarser
     level come from ``groups[level]`` (lists of fine feature indices that partition them) or
-    from ``game.feature_groups(level)``. ``budget`` is the number of new masks in all (shared
-    in proportion to each level's expected n·log2 n), one budget per level, or ``None`` for adaptive rounds at every
-    level. ``params`` go to :class:`ProxySPEX`. The result names its features at mixed levels
-    ("sentence 3", "never", "fails"); ``details`` records ``levels``, ``groups`` (the fine
-    units of each feature), ``feature_levels`` and ``stages`` (one summary per level).
+    from ``game.feature_groups(level)``. ``budget`` is the number of new masks in all
+    (shared in proportion to each level's expected n·log2 n), one budget per level, or ``None``
+    for adaptive rounds at every level. ``params`` go to :class:`ProxySPEX`. The result names
+    its features at mixed levels ("sentence 3", "never", "fails"); ``details`` records
+    ``levels``, ``groups`` (the fine units of each feature), ``feature_levels`` and ``stages``
+    (one summary per level).
     """
     n, _ = check_game(game, n, feature_names)
     levels = _check_levels(levels)
@@ -176,9 +177,12 @@ def _level_budgets(budget, sizes: Sequence[int], keep: int) -> list[int | None]:
         total = check_int("budget", budget, min_value=MIN_BUDGET * n_levels,
                           what=f"an integer number of masks, at least {MIN_BUDGET} per level")
         weights = [n * math.log2(max(n, 2)) for n in expected_features(sizes, keep)]
-        shares = [max(MIN_BUDGET, int(total * w / sum(weights))) for w in weights[:-1]]
-        shares = [min(share, total - MIN_BUDGET * (n_levels - 1)) for share in shares]
-        return shares + [total - sum(shares)]
+        shares, left = [], total
+        for level, weight in enumerate(weights[:-1]):
+            reserved = MIN_BUDGET * (n_levels - level - 1)  # every later level keeps at least MIN_BUDGET
+            shares.append(min(max(MIN_BUDGET, int(total * weight / sum(weights))), left - reserved))
+            left -= shares[-1]
+        return shares + [left]
     if isinstance(budget, str) or not isinstance(budget, Sequence):
         raise TypeError(f"budget must be None, an integer or one budget per level, got {budget!r}")
     if len(budget) != n_levels:
