@@ -95,12 +95,13 @@ def old_stop(rounds: list[Round], tol: float = 0.01, target: float = 0.99) -> in
     return len(rounds)
 
 
-def new_stop(rounds: list[Round]) -> tuple[int, str]:
-    rule = StoppingRule(cap=rounds[-1].n_masks)
+def new_stop(rounds: list[Round], cap: int | None = None) -> tuple[int, str]:
+    """The round where the stopping rule stops (``cap``: its mask cap, default the last round's masks)."""
+    rule = StoppingRule(cap=cap or rounds[-1].n_masks)
     for k in range(1, len(rounds) + 1):
         if rule.next_size(rounds[:k], 0.0) is None:
             return k, rule.reason
-    return len(rounds), "mask cap"
+    return len(rounds), "the rounds ran out first: the rule would go on"
 
 
 def main() -> None:
@@ -111,7 +112,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.dataset:
         rounds, held_out = rounds_on_dataset(args.dataset)
-        new, reason = new_stop(rounds)
+        n = int(np.load(args.dataset)["X_train"].shape[1])
+        new, reason = new_stop(rounds, cap=default_budget(n, ADAPTIVE_CAP_ALPHA))
         print("| round | masks | estimate [interval] | held-out R² |\n|---|---|---|---|")
         for k, (r, truth) in enumerate(zip(rounds, held_out), start=1):
             stop = f" ← stops here ({reason})" if k == new else ""
