@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 import proxyspex as px
-from proxyspex.adaptive import Round, StoppingRule, r2_interval
+from proxyspex.adaptive import Round, StoppingRule, fit_interval
 from proxyspex.estimator import ADAPTIVE_CAP_ALPHA
 from proxyspex.explainer import anchor_masks, draw_seed
 from proxyspex.masks import default_budget, sample_masks
@@ -48,20 +48,12 @@ def rounds_to_cap(game, *, cache, random_state: int = 0) -> list[Round]:
         tock = time.perf_counter()
         fit = fit_proxy(X, y, configs=configs, random_state=draw_seed(rng))
         configs = [fit.tree_config]
-        low, high = interval(fit, X, y)
+        low, high = fit_interval(fit, X, y)
         rounds.append(Round(len(X), fit.faithfulness, low, high, queries.n_paid - paid, tock - tick,
                             time.perf_counter() - tock))
         if len(X) >= cap:
             return rounds
         X = np.vstack([X, sample_masks(n, min(2 * len(X), cap) - len(X), rng, exclude=X)])
-
-
-def interval(fit, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """The interval ProxySPEX reports: the proxy's bootstrap interval, else one from the residuals."""
-    low, high = fit.faithfulness_interval
-    if np.isfinite(low) and np.isfinite(high):
-        return float(low), float(high)
-    return r2_interval(fit.faithfulness, y - fit.spectrum.predict(X))
 
 
 def rounds_on_dataset(path: str) -> tuple[list[Round], list[float]]:
@@ -76,7 +68,7 @@ def rounds_on_dataset(path: str) -> tuple[list[Round], list[float]]:
         tock = time.perf_counter()
         fit = fit_proxy(X, y, configs=configs, random_state=0)
         configs = [fit.tree_config]
-        low, high = interval(fit, X, y)
+        low, high = fit_interval(fit, X, y)
         rounds.append(Round(size, fit.faithfulness, low, high, size - (rounds[-1].n_masks if rounds else 0), 0.0,
                             time.perf_counter() - tock))
         held_out.append(r2_score(y_test, fit.spectrum.predict(X_test)))

@@ -50,6 +50,15 @@ class Round:
         return asdict(self)
 
 
+def fit_interval(fit, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """A round's interval: the proxy's own for its R^2 estimate where it gives one, else :func:`r2_interval`
+    from the residuals of ``fit`` on its masks ``X`` and values ``y``."""
+    low, high = getattr(fit, "faithfulness_interval", (float("nan"), float("nan")))
+    if np.isfinite(low) and np.isfinite(high):
+        return float(low), float(high)
+    return r2_interval(fit.faithfulness, y - fit.spectrum.predict(X))
+
+
 def r2_interval(r2: float, residuals: np.ndarray, *, z: float = Z_95) -> tuple[float, float]:
     """A normal interval for a pooled R^2 estimate of ``m`` masks, from the spread of the squared errors.
 

@@ -10,7 +10,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ._validation import check_choice, check_int, check_real
-from .adaptive import Round, StoppingRule, r2_interval
+from .adaptive import Round, StoppingRule, fit_interval
 from .executors import LocalExecutor, RayExecutor, import_ray
 from .explainer import Explainer, GameSpec, anchor_masks, check_budget, check_game, check_seed, draw_seed, resolve_game
 from .explanation import Explanation
@@ -106,7 +106,7 @@ class ProxySPEX(Explainer):
                 fit = fit_proxy(X, y, max_order=self._order(), configs=configs, val_fraction=self.val_fraction,
                                 energy=self.energy, random_state=draw_seed(rng), n_jobs=self.n_jobs)
                 configs = [fit.tree_config]  # warm start: later rounds keep the configuration that won
-                low, high = _interval(fit, X, y)
+                low, high = fit_interval(fit, X, y)
                 rounds.append(Round(len(X), fit.faithfulness, low, high, queries.n_paid - paid, tock - tick,
                                     time.perf_counter() - tock))
                 bar.update(len(X) - bar.n)
@@ -201,14 +201,6 @@ def explain_many(games: Sequence, *, executor: str = "local", **params) -> list[
 
 
 _EXPLAIN_ONLY = ("n", "feature_names", "cache_key")
-
-
-def _interval(fit, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """The proxy's own interval for its R^2 estimate where it gives one, else one from the residuals."""
-    low, high = getattr(fit, "faithfulness_interval", (float("nan"), float("nan")))
-    if np.isfinite(low) and np.isfinite(high):
-        return float(low), float(high)
-    return r2_interval(fit.faithfulness, y - fit.spectrum.predict(X))
 
 
 def _distinct(X: np.ndarray) -> np.ndarray:
