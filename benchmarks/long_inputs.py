@@ -4,10 +4,12 @@ For each input: 1000 uniform held-out masks (queried once, cached), then held-ou
 distinct inferences for ProxySPEX and LASSO at budgets alpha * n * log2 n, and SPEX at t = 3
 and t = 5 at its feasible budgets (b = 3, 4, ... up to the largest ProxySPEX budget). The
 headline: the inferences ProxySPEX needs to match SPEX's best R^2, and the ratio. Results are
-kept per input in results/long_inputs.json (a rerun pays only for new masks); BENCHMARKS.md's
-section and figures/long_r2.png are rendered from that file.
+kept per input in results/long_inputs.json, saved after every point (a rerun, or a killed run
+resumed, pays only for new masks); BENCHMARKS.md's section and figures/long_r2.png are rendered
+from that file. ``--quick`` keeps its own file (long_inputs_quick.json): its 500 held-out masks
+are the first half of the full run's 1000, and its numbers never replace the full run's.
 
-    python benchmarks/long_inputs.py --quick            # review_80 and qa_48, alpha <= 2, SPEX b = 3
+    python benchmarks/long_inputs.py --quick            # review_80 and qa_48, alpha <= 2, SPEX b = 3, 500 held out
     python benchmarks/long_inputs.py --inputs review_150 --alphas 0.5,1,2,4,8
     python benchmarks/long_inputs.py --render           # tables + figure from the saved results
 """
@@ -15,6 +17,7 @@ section and figures/long_r2.png are rendered from that file.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import sys
@@ -25,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from long_games import CACHE, RESULTS, cache_key, held_out, load_inputs, make_game
+from long_games import CACHE, N_TEST, RESULTS, cache_key, held_out, load_inputs, make_game
 
 from proxyspex import ProxySPEX
 from proxyspex.baselines import SPEX, Lasso
@@ -35,18 +38,21 @@ from proxyspex.evaluate import r2_score
 from proxyspex.masks import default_budget
 
 OUT = RESULTS / "long_inputs.json"
+QUICK_OUT = RESULTS / "long_inputs_quick.json"
 ALPHAS = (0.5, 1.0, 2.0, 4.0, 8.0)
-QUICK = {"inputs": ("review_80", "qa_48"), "alphas": (0.5, 1.0, 2.0), "spex_orders": (3,), "spex_steps": 1}
+QUICK = {"inputs": ("review_80", "qa_48"), "alphas": (0.5, 1.0, 2.0), "spex_orders": (3,), "spex_steps": 1,
+         "n_test": 500}
 
 
-def run_input(name: str, lm, cache: QueryCache, *, alphas, spex_orders, spex_steps: int, log) -> dict:
-    """Every method's held-out R^2 on one input; each point is logged as it lands."""
+def run_input(name: str, lm, cache: QueryCache, *, alphas, spex_orders, spex_steps: int, log,
+              save=lambda record: None, n_test: int = N_TEST) -> dict:
+    """Every method's held-out R^2 on one input; each point is logged and ``save``d as it lands."""
     started = time.perf_counter()
     game = make_game(name, lm)
-    X_test, y_test = held_out(game, cache)
+    X_test, y_test = held_out(game, cache, n_test)
     key = cache_key(game)
     record = {"name": name, "n": game.n, "kind": load_inputs()[name]["kind"], "test_var": float(np.var(y_test)),
-              "points": [], "answer": getattr(game, "answer", None)}
+              "n_test": n_test, "points": [], "answer": getattr(game, "answer", None), "complete": False}
 
     def add(method: str, result, budget: int, extra: dict | None = None) -> None:
         point = {"method": method, "budget": budget, "inferences": int(result.n_queries), "paid": int(result.n_paid),
@@ -57,6 +63,7 @@ def run_input(name: str, lm, cache: QueryCache, *, alphas, spex_orders, spex_ste
         log(f"{name} {method:10s} B={budget:5d} inferences={point['inferences']:5d} R2={point['r2']:+.3f} "
             f"faithfulness={point['faithfulness']:+.3f} paid={point['paid']} in {point['explain_seconds']}s "
             f"t={point['seconds']}s")
+        save(record)
 
     def explain(estimator):
         """The explanation, with the wall time of the call (model queries, cache and fit) attached."""
@@ -79,18 +86,29 @@ def run_input(name: str, lm, cache: QueryCache, *, alphas, spex_orders, spex_ste
                 break
             result = explain(SPEX(budget=budget, max_order=t, random_state=0, cache=cache, progress=False))
             add(f"spex_t{t}", result, budget, {"b": result.details["sparsity_b"], "t": t})
-    record["seconds"] = round(time.perf_counter() - started, 1)
+    record.update(seconds=round(time.perf_counter() - started, 1), complete=True)
+    save(record)
     return record
 
 
-def load_results() -> dict[str, dict]:
-    return json.loads(OUT.read_text()) if OUT.exists() else {}
+def load_results(path: Path = OUT) -> dict[str, dict]:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
-def save_result(record: dict) -> None:
-    results = load_results()
-    results[record["name"]] = record
-    OUT.write_text(json.dumps(results, indent=1))
+def save_result(record: dict, path: Path = OUT) -> None:
+    """Store one input's record. While it is incomplete, the saved record keeps the earlier points it
+    has not re-measured yet, so a killed rerun loses nothing; a complete record replaces them all."""
+    with open(path.with_suffix(".lock"), "w") as lock:  # two runs on different inputs may save at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = load_results(path)
+        if not record.get("complete", True) and record["name"] in results:
+            measured = {(p["method"], p["budget"]) for p in record["points"]}
+            earlier = [p for p in results[record["name"]]["points"] if (p["method"], p["budget"]) not in measured]
+            record = {**record, "points": record["points"] + earlier}
+        results[record["name"]] = record
+        staged = path.with_suffix(".tmp")
+        staged.write_text(json.dumps(results, indent=1))
+        staged.replace(path)
 
 
 def main() -> None:
@@ -112,16 +130,21 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
         inputs, alphas = args.inputs.split(","), [float(a) for a in args.alphas.split(",")]
-        orders, steps = [int(t) for t in args.spex_orders.split(",") if t], args.spex_steps
+        orders, steps, n_test = [int(t) for t in args.spex_orders.split(",") if t], args.spex_steps, N_TEST
         if args.quick:
-            inputs, alphas, orders, steps = (list(QUICK[k]) if k != "spex_steps" else QUICK[k] for k in QUICK)
+            inputs, alphas, orders = list(QUICK["inputs"]), list(QUICK["alphas"]), list(QUICK["spex_orders"])
+            steps, n_test = QUICK["spex_steps"], QUICK["n_test"]
+        out = QUICK_OUT if args.quick else OUT
         lm, cache = LocalLM(), QueryCache(args.cache)
         load = os.getloadavg()[0]
+        about = {"load_start": load, "command": " ".join(sys.argv[1:])}
+
+        def save(record: dict) -> None:
+            save_result({**record, **about, "load_end": os.getloadavg()[0]}, out)
+
         for name in inputs:
-            record = run_input(name, lm, cache, alphas=alphas, spex_orders=orders, spex_steps=steps,
-                               log=lambda line: print(line, flush=True))
-            record.update(load_start=load, load_end=os.getloadavg()[0], command=" ".join(sys.argv[1:]))
-            save_result(record)
+            run_input(name, lm, cache, alphas=alphas, spex_orders=orders, spex_steps=steps, n_test=n_test,
+                      log=lambda line: print(line, flush=True), save=save)
         total = time.perf_counter() - started
         print(f"total {total:.0f} s (model loading included), load {load:.1f} -> {os.getloadavg()[0]:.1f}")
         if args.quick:

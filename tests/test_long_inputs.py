@@ -36,3 +36,39 @@ def test_qa_contexts_are_one_sentence_documents_with_a_bridge():
         first, second = context["bridge"]
         assert first != second and 0 <= min(first, second) and max(first, second) < len(docs)
         assert context["question"].endswith("?")
+
+
+def _benchmark(name: str):
+    """A module of benchmarks/ (they import each other by bare name)."""
+    import sys
+
+    sys.path.insert(0, str(INPUTS.parents[1]))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(INPUTS.parents[1]))
+
+
+def test_mixed_test_masks_keep_each_feature_whole_and_are_reproducible():
+    long_coarse = _benchmark("long_coarse")
+    groups = [[0, 1, 2], [3], [4], [5, 6, 7, 8], [9], [10], [11]]  # 7 features, 128 masks
+    X = long_coarse.mixed_test_masks(groups, 12, 40)
+    assert X.shape == (40, 12) and len({row.tobytes() for row in X}) == 40
+    for units in groups:  # a feature's units are all kept or all dropped
+        assert (X[:, units].all(axis=1) | ~X[:, units].any(axis=1)).all()
+    assert (long_coarse.mixed_test_masks(groups, 12, 40) == X).all()
+    other = [[0, 1], [2], [3], [4], [5, 6, 7, 8], [9], [10], [11]]
+    assert not (long_coarse.mixed_test_masks(other, 12, 40) == X).all()
+
+
+def test_saving_a_partial_record_keeps_the_points_it_has_not_remeasured(tmp_path):
+    long_inputs = _benchmark("long_inputs")
+    path = tmp_path / "results.json"
+    point = lambda method, budget, r2: {"method": method, "budget": budget, "r2": r2}  # noqa: E731
+    long_inputs.save_result({"name": "a", "complete": True, "points": [point("p", 10, 0.1), point("p", 20, 0.2)]},
+                            path)
+    long_inputs.save_result({"name": "a", "complete": False, "points": [point("p", 10, 0.5)]}, path)
+    saved = long_inputs.load_results(path)["a"]["points"]
+    assert sorted((p["budget"], p["r2"]) for p in saved) == [(10, 0.5), (20, 0.2)]
+    long_inputs.save_result({"name": "a", "complete": True, "points": [point("p", 10, 0.6)]}, path)
+    assert [(p["budget"], p["r2"]) for p in long_inputs.load_results(path)["a"]["points"]] == [(10, 0.6)]
