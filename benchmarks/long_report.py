@@ -66,7 +66,8 @@ def spex_table(results: dict[str, dict]) -> list[str]:
         for p in (p for p in record["points"] if p["method"].startswith("spex")):
             head = match and p is match["spex"]
             cell = f"{match['bound']} {match['needed']} masks" if head else ""
-            ratio = f"**{match['ratio']:.1f}x**" if head else ""
+            mark = {"at most": "≥ ", "more than": "< "}.get(match["bound"], "") if head else ""  # bounds, not values
+            ratio = f"**{mark}{match['ratio']:.1f}x**" if head else ""
             lines.append(f"| {name} | {record['n']} | {p['t']} | {p['b']} | {p['inferences']} | {p['r2']:.3f} | "
                          f"{cell} | {ratio} |")
     return lines
