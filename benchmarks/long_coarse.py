@@ -19,6 +19,7 @@ too. Reported side by side, with the flat masks needed for the same R² in each.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import sys
@@ -77,7 +78,8 @@ def run(name: str, budgets: list[int], keep: int, lm, cache: QueryCache, log, sp
     key, (X_test, y_test) = cache_key(game), held_out(game, cache)
     flat_budgets = cached_flat_budgets(name, game.n)
 
-    def flat_at(budget: int):
+    @functools.cache
+    def flat_at(budget: int):  # each flat budget is fitted once per input, however many rows score it
         return px.ProxySPEX(budget=budget, random_state=0, cache=cache, progress=False).explain(game, cache_key=key)
 
     rows = []
