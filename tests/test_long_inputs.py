@@ -72,3 +72,13 @@ def test_saving_a_partial_record_keeps_the_points_it_has_not_remeasured(tmp_path
     assert sorted((p["budget"], p["r2"]) for p in saved) == [(10, 0.5), (20, 0.2)]
     long_inputs.save_result({"name": "a", "complete": True, "points": [point("p", 10, 0.6)]}, path)
     assert [(p["budget"], p["r2"]) for p in long_inputs.load_results(path)["a"]["points"]] == [(10, 0.6)]
+
+
+def test_quick_mode_runs_shipped_inputs_at_alpha_up_to_two_with_spex():
+    long_inputs, long_games = _benchmark("long_inputs"), _benchmark("long_games")
+    quick = long_inputs.QUICK
+    assert set(quick["inputs"]) <= set(long_games.load_inputs())
+    kinds = {long_games.load_inputs()[name]["kind"] for name in quick["inputs"]}
+    assert kinds == {"review", "qa"}  # one of each workflow
+    assert all(0 < min(a) and max(a) <= 2 for a in quick["inputs"].values())
+    assert quick["spex_orders"] and quick["n_test"] <= long_games.N_TEST
