@@ -298,23 +298,25 @@ class _Handler(BaseHTTPRequestHandler):
             fault = stub.plan.popleft() if stub.plan else None
         try:
             time.sleep(stub.delay + (fault or {}).get("delay", 0.0))
-            if stub.reflect_headers:
-                self._reply(200, "".join(f"{k}: {v}\n" for k, v in self.headers.items()))
-            elif fault and "status" in fault:
-                self._reply(
-                    fault["status"],
-                    fault.get("body", {"error": {"message": "scripted"}}),
-                    fault.get("headers"),
-                )
-            elif self.path.rstrip("/") == "/v1/completions":
-                self._reply(*stub.completions(payload), drip=stub.drip)
-            elif self.path.rstrip("/") == "/tokenize":
-                self._reply(*stub.tokenize(payload))
-            else:
-                self._reply(404, {"error": {"message": f"no route {self.path}"}})
+            reply, drip = self._route(stub, payload, fault)
         finally:
+            # Counted out before the reply is written: once the client has read it, it may send its
+            # next request, and that request must not find this one still counted.
             with stub.lock:
                 stub.in_flight -= 1
+        self._reply(*reply, drip=drip)
+
+    def _route(self, stub: Stub, payload: dict, fault: dict | None) -> tuple[tuple, float]:
+        """The reply to a POST, as ``(status, body[, headers])``, and its drip delay."""
+        if stub.reflect_headers:
+            return (200, "".join(f"{k}: {v}\n" for k, v in self.headers.items())), 0.0
+        if fault and "status" in fault:
+            return (fault["status"], fault.get("body", {"error": {"message": "scripted"}}), fault.get("headers")), 0.0
+        if self.path.rstrip("/") == "/v1/completions":
+            return stub.completions(payload), stub.drip
+        if self.path.rstrip("/") == "/tokenize":
+            return stub.tokenize(payload), 0.0
+        return (404, {"error": {"message": f"no route {self.path}"}}), 0.0
 
 
 class _Server(ThreadingHTTPServer):
