@@ -128,16 +128,16 @@ def main() -> None:
     args = parser.parse_args()
     if not args.render:
         started = time.perf_counter()  # the total includes importing torch and loading the model
+        alphas = [float(a) for a in args.alphas.split(",")]
+        plan = {name: alphas for name in args.inputs.split(",")}
+        unknown = sorted(set(plan) - set(load_inputs()))
+        if unknown:  # before torch is imported: a typo fails at once
+            parser.error(f"unknown input(s) {', '.join(unknown)}; shipped: {', '.join(load_inputs())}")
         import torch
 
         from proxyspex.models import LocalLM
 
         torch.set_num_threads(args.threads or os.cpu_count() or 1)
-        alphas = [float(a) for a in args.alphas.split(",")]
-        plan = {name: alphas for name in args.inputs.split(",")}
-        unknown = sorted(set(plan) - set(load_inputs()))
-        if unknown:
-            parser.error(f"unknown input(s) {', '.join(unknown)}; shipped: {', '.join(load_inputs())}")
         orders, steps, n_test = [int(t) for t in args.spex_orders.split(",") if t], args.spex_steps, N_TEST
         if args.quick:
             plan, orders = dict(QUICK["inputs"]), list(QUICK["spex_orders"])
