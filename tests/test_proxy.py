@@ -188,3 +188,16 @@ def test_nested_estimate_removes_the_selection_bias_of_pure_noise():
                for rows in errors.values())
     honest = proxy.nested_r2(y, vals, errors)
     assert honest.estimate < best and honest.interval[0] < honest.estimate < honest.interval[1]
+
+
+def test_lasso_path_reaches_every_feature_with_fewer_masks_than_features():
+    # 40 masks, 60 features, the signal in the last 4: ranked last, as weak trees may leave them
+    n, m = 60, 40
+    rng = np.random.default_rng(3)
+    X = sample_masks(n, m, rng)
+    y = (1.0 - 2.0 * X[:, 56:]) @ np.array([2.0, -1.5, 1.0, 0.8])
+    terms = Spectrum.from_dict(n, {(i,): 1e-300 for i in range(n)})
+    folds = [(np.flatnonzero(np.arange(m) % 5 != k), np.flatnonzero(np.arange(m) % 5 == k), terms) for k in range(5)]
+    choice = proxy.select_support(X, y, folds)
+    assert choice.penalty == "l1" and choice.size == n  # 32 train rows once capped the path at 32 features
+    assert choice.r2 > 0.9

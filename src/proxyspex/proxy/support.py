@@ -63,15 +63,19 @@ def select_support(X: np.ndarray, y: np.ndarray, folds: Sequence, alphas=ALPHAS,
     """
     folds = [f if isinstance(f, Fold) else Fold(f[0], f[1], Candidates.on(f[2], X)) for f in folds]
     n_low = int(np.sum(folds[0].candidates.terms.degrees == 1))
-    total = min(min(len(f.candidates) for f in folds), min(len(f.train) for f in folds))
+    longest = min(len(f.candidates) for f in folds)
+    total = min(longest, min(len(f.train) for f in folds))  # ridge's nested supports: no more terms than rows
     if sizes is None:
         sizes = {min(n_low, total), total} | {n_low + int(round(k)) for k in np.geomspace(1, max(total - n_low, 1), 10)}
     sizes = sorted(s for s in set(sizes) if 1 <= s <= total) or [total]
-    l1_sizes = sorted({min(total, k * max(n_low, 1)) for k in L1_TERMS_PER_FEATURE})
+    # LASSO paths are not capped by the rows: with fewer masks than features, every first-order term competes
+    # (capped at the train rows, a 34-mask fit of 48 documents kept 27 of them: held-out R² 0.12 against 0.47)
+    l1_sizes = sorted({min(longest, k * max(n_low, 1)) for k in L1_TERMS_PER_FEATURE})
+    width = max(total, max(l1_sizes))
     l1_alphas = None
     errors: dict[tuple, list[np.ndarray]] = {}
     for fold in folds:
-        A, B = fold.candidates.design(fold.train, total), fold.candidates.design(fold.val, total)
+        A, B = fold.candidates.design(fold.train, width), fold.candidates.design(fold.val, width)
         mean = A.mean(axis=0)
         A -= mean
         B -= mean
@@ -107,6 +111,7 @@ def fold_predictions(A, B, y_train, sizes, alphas, l1_sizes, l1_alphas, penaltie
             yield ("l1", l1_size, float(alpha)), y_mean + B[:, :l1_size] @ beta
     if "l2" not in penalties:
         return
+    gram = gram[: max(sizes), : max(sizes)]  # the ridge supports may be shorter than the LASSO paths
     scale = np.trace(gram) / len(gram)
     diagonal = np.diag_indices(len(gram))
     base_diagonal = gram[diagonal].copy()
@@ -114,7 +119,7 @@ def fold_predictions(A, B, y_train, sizes, alphas, l1_sizes, l1_alphas, penaltie
         gram[diagonal] = base_diagonal + alpha * scale
         chol = scipy.linalg.cholesky(gram, lower=True, check_finite=False)
         # the forward solve of a leading block is the head of the full one: one serves every size
-        forward = scipy.linalg.solve_triangular(chol, moment, lower=True, check_finite=False)
+        forward = scipy.linalg.solve_triangular(chol, moment[: len(gram)], lower=True, check_finite=False)
         for size in sizes:
             beta = scipy.linalg.solve_triangular(chol[:size, :size], forward[:size], lower=True, trans="T",
                                                  check_finite=False)
