@@ -69,7 +69,7 @@ def select_support(X: np.ndarray, y: np.ndarray, folds: Sequence, alphas=ALPHAS,
         sizes = {min(n_low, total), total} | {n_low + int(round(k)) for k in np.geomspace(1, max(total - n_low, 1), 10)}
     sizes = sorted(s for s in set(sizes) if 1 <= s <= total) or [total]
     # LASSO paths are not capped by the rows: with fewer masks than features, every first-order term competes
-    # (capped at the train rows, a 34-mask fit of 48 documents kept 27 of them: held-out R² 0.12 against 0.47)
+    # (capped at the train rows, a 297-mask fit of a 290-word review lost some words: held-out R² 0.19, now 0.54)
     l1_sizes = sorted({min(longest, k * max(n_low, 1)) for k in L1_TERMS_PER_FEATURE})
     width = max(total, max(l1_sizes))
     l1_alphas = None
